@@ -1,0 +1,35 @@
+# ULVR-Bench: `make demo` and `make test` do all the set-up on a machine with Python 3.11 and pip.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    ?= results/embedded
+JOBS   ?= 2
+
+.PHONY: install demo test test-all lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/ulvr run --dataset embedded --out $(OUT) --jobs $(JOBS)
+	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
+
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+test-all: lint
+	$(BIN)/python -m pytest -q -m ''
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,184 @@
+"""The `ulvr` command line: run, report, export, list, compare."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmark.errors import UlvrError
+
+DEFAULT_OUT = "results/embedded"
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run methods on a dataset into a results store, then write the report."""
+    from benchmark.manifest import load_dataset
+    from benchmark.metrics.base import metric_classes
+    from benchmark.registry import create_method
+    from benchmark.report import write_report
+    from benchmark.runner import plan_jobs, run_jobs
+    from benchmark.store import ResultStore
+
+    metrics = tuple(_csv(args.metrics))
+    known = metric_classes()
+    for name in metrics:
+        if name not in known:
+            raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
+    methods = _csv(args.methods)
+    for name in methods:
+        available = create_method(name).availability()
+        if not available.ok:
+            raise UlvrError(f"method '{name}' is unavailable here: {available.reason}")
+    dataset = load_dataset(args.dataset, args.data_root, max_frames=args.frames,
+                           sequences=_csv(args.sequences) if args.sequences else None)
+    store = ResultStore(args.out)
+    jobs = plan_jobs(list(dataset.sequences), methods, metrics,
+                     rate_points=_csv(args.rate_points) if args.rate_points else None,
+                     device=args.device)
+    summary = run_jobs(jobs, store, workers=args.jobs, force=args.force,
+                       progress=not args.quiet)
+    print(f"{summary.total} jobs: {summary.skipped} already done, {summary.ok} ran ok, "
+          f"{len(summary.failed)} failed" + (" (interrupted)" if summary.interrupted else ""))
+    for line in summary.failed:
+        print(f"  failed: {line}", file=sys.stderr)
+    if not summary.interrupted and not args.no_report:
+        files = write_report(store, Path(args.out) / "report")
+        print(f"results store: {store.records_dir}")
+        print(f"report: {Path(args.out) / 'report'} ({len(files)} files)")
+    return summary.exit_code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write RD tables and plots from a results store."""
+    from benchmark.report import write_report
+    from benchmark.store import ResultStore
+
+    out = args.output or str(Path(args.results) / "report")
+    files = write_report(ResultStore(args.results), out)
+    for path in files:
+        print(path)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export all records as a flat CSV and Parquet table."""
+    from benchmark.store import ResultStore
+
+    frame = ResultStore(args.results).dataframe()
+    out = Path(args.output or args.results)
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "results.csv", index=False)
+    frame.to_parquet(out / "results.parquet", index=False)
+    print(out / "results.csv")
+    print(out / "results.parquet")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """List methods, metrics or datasets with their availability."""
+    if args.what == "methods":
+        from benchmark.registry import create_method, method_names
+
+        for name in method_names():
+            method = create_method(name)
+            avail = method.availability()
+            state = "available" if avail.ok else f"unavailable: {avail.reason}"
+            print(f"{name:16s} {method.kind.value:11s} causal={str(method.causal):5s} "
+                  f"{len(method.rate_points())} rate points  {state}")
+    elif args.what == "metrics":
+        from benchmark.metrics.base import metric_classes
+
+        for name, cls in metric_classes().items():
+            avail = cls.availability()
+            state = "available" if avail.ok else f"unavailable: {avail.reason}"
+            direction = "lower is better" if cls.lower_is_better else "higher is better"
+            print(f"{name:12s} {direction:17s} {cls.colour:4s} outputs={','.join(cls.outputs)}"
+                  f"  {state}")
+    else:
+        from benchmark.manifest import available_datasets, load_manifest
+
+        for name in available_datasets():
+            manifest = load_manifest(name)
+            print(f"{name:10s} {len(manifest['sequences']):3d} sequences  "
+                  f"{manifest.get('description', '')}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Compare two images or videos with the named metrics; print JSON."""
+    from benchmark.metrics.base import create_metric, evaluate
+    from benchmark.video_io import open_video
+
+    ref, rec = open_video(args.reference), open_video(args.distorted)
+    metrics = [create_metric(name, device=args.device) for name in args.metric]
+    results = evaluate(ref.chunks(), rec.chunks(), metrics)
+    values = {k: v for r in results.values() for k, v in r.values.items()}
+    print(json.dumps(values, indent=2, sort_keys=True))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ulvr", description="ULVR-Bench: video reconstruction "
+                                     "from ultra-low-bitrate representations")
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+    def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        commands[name] = func
+        p = sub.add_parser(name, help=func.__doc__)
+        p.set_defaults(func=func)
+        return p
+
+    run = add("run", cmd_run)
+    run.add_argument("--dataset", default="embedded", help="manifest name or path")
+    run.add_argument("--methods", default="x264,x265,vvenc,svtav1,aom")
+    run.add_argument("--metrics", default="psnr,ms-ssim")
+    run.add_argument("--rate-points", help="comma-separated rate point labels (default: all)")
+    run.add_argument("--sequences", help="comma-separated sequence names (default: all)")
+    run.add_argument("--frames", type=int, help="evaluate at most this many frames")
+    run.add_argument("--data-root", help="folder with the dataset files (or set ULVR_DATA)")
+    run.add_argument("--out", default=DEFAULT_OUT, help="results folder")
+    run.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    run.add_argument("--force", action="store_true", help="re-run finished jobs")
+    run.add_argument("--device", default="cpu")
+    run.add_argument("--no-report", action="store_true")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    report = add("report", cmd_report)
+    report.add_argument("results", nargs="?", default=DEFAULT_OUT)
+    report.add_argument("--output", help="folder for tables and plots (default RESULTS/report)")
+
+    export = add("export", cmd_export)
+    export.add_argument("results", nargs="?", default=DEFAULT_OUT)
+    export.add_argument("--output")
+
+    lst = add("list", cmd_list)
+    lst.add_argument("what", choices=("methods", "metrics", "datasets"))
+
+    compare = add("compare", cmd_compare)
+    compare.add_argument("reference")
+    compare.add_argument("distorted")
+    compare.add_argument("--metric", action="append", required=True)
+    compare.add_argument("--device", default="cpu")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a subcommand; user errors become one line on stderr and exit 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except UlvrError as exc:
+        print(f"ulvr: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

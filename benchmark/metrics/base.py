@@ -1,0 +1,178 @@
+"""Streaming metric protocol (update/compute/reset) and the metric registry.
+
+A metric sees aligned chunks of reference and reconstructed frames, keeps what it needs, and
+on compute() returns sequence-level values (several named outputs allowed, e.g. psnr-y and
+psnr-u) plus per-frame curves where they are meaningful, and the protocol it followed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmark.errors import UlvrError
+from benchmark.registry import Availability
+from benchmark.video_io import FrameChunk
+
+METRIC_MODULES = ("benchmark.metrics.psnr", "benchmark.metrics.msssim")
+
+
+@dataclass
+class MetricResult:
+    """Sequence-level values, per-frame curves and the protocol that produced them."""
+
+    values: dict[str, float]
+    per_frame: dict[str, list[float]] = field(default_factory=dict)
+    protocol: dict = field(default_factory=dict)
+
+
+class Metric(ABC):
+    """A full-reference metric computed while frames stream past."""
+
+    name: str = ""
+    lower_is_better: bool = False
+    colour: str = "rgb"           # "rgb" (8-bit RGB) or "yuv" (native 4:2:0 planes)
+    outputs: tuple[str, ...] = ()  # names of the values compute() returns
+    description: str = ""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.device = device
+        self.reset()
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget everything seen so far."""
+
+    @abstractmethod
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        """Take one aligned chunk of reference and reconstructed frames."""
+
+    @abstractmethod
+    def compute(self) -> MetricResult:
+        """Values over everything seen since the last reset."""
+
+    @classmethod
+    def availability(cls) -> Availability:
+        """Whether the metric can run here (weights present, binaries found)."""
+        return Availability(True)
+
+
+_METRICS: dict[str, type[Metric]] = {}
+_loaded = False
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator adding a metric to the registry under its `name`."""
+    if cls.name in _METRICS:
+        raise ValueError(f"metric '{cls.name}' is registered twice")
+    _METRICS[cls.name] = cls
+    return cls
+
+
+def _load() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in METRIC_MODULES:
+            importlib.import_module(module)
+
+
+def metric_classes() -> dict[str, type[Metric]]:
+    """All registered metrics by name."""
+    _load()
+    return dict(sorted(_METRICS.items()))
+
+
+def create_metric(name: str, device: str = "cpu") -> Metric:
+    """Instantiate a metric by name; refuse unknown or unavailable ones with the reason."""
+    classes = metric_classes()
+    if name not in classes:
+        raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
+    available = classes[name].availability()
+    if not available.ok:
+        raise UlvrError(f"metric '{name}' is unavailable: {available.reason}")
+    return classes[name](device=device)
+
+
+def lower_is_better(output: str) -> bool:
+    """Direction of a metric output such as 'psnr-y' or 'ms-ssim'."""
+    for cls in metric_classes().values():
+        if output in cls.outputs or output.split("@")[0] in cls.outputs:
+            return cls.lower_is_better
+    raise UlvrError(f"unknown metric output '{output}'")
+
+
+def paired_chunks(reference: Iterable[FrameChunk],
+                  reconstruction: Iterable[FrameChunk]) -> Iterator[tuple[FrameChunk, FrameChunk]]:
+    """Align two chunk streams frame by frame (their chunk sizes may differ)."""
+    ref_it, rec_it = iter(reference), iter(reconstruction)
+    ref_buf: list[FrameChunk] = []
+    rec_buf: list[FrameChunk] = []
+    ref_n = rec_n = 0
+    done_ref = done_rec = False
+    while True:
+        while not done_ref and ref_n <= rec_n:
+            chunk = next(ref_it, None)
+            done_ref = chunk is None
+            if chunk is not None:
+                ref_buf.append(chunk)
+                ref_n += chunk.n
+        while not done_rec and rec_n <= ref_n:
+            chunk = next(rec_it, None)
+            done_rec = chunk is None
+            if chunk is not None:
+                rec_buf.append(chunk)
+                rec_n += chunk.n
+        n = min(ref_n, rec_n)
+        if n:
+            (ref_head, ref_buf), (rec_head, rec_buf) = _split(ref_buf, n), _split(rec_buf, n)
+            ref_n, rec_n = ref_n - n, rec_n - n
+            yield ref_head, rec_head
+        if done_ref and done_rec and not ref_n and not rec_n:
+            return
+        if (done_ref and ref_n == 0 and rec_n) or (done_rec and rec_n == 0 and ref_n):
+            raise UlvrError("the reconstruction and the reference have different frame counts")
+
+
+def _split(buf: list[FrameChunk], n: int) -> tuple[FrameChunk, list[FrameChunk]]:
+    merged = buf[0] if len(buf) == 1 else concat_chunks(buf)
+    if merged.n == n:
+        return merged, []
+    return slice_chunk(merged, 0, n), [slice_chunk(merged, n, merged.n)]
+
+
+def concat_chunks(chunks: list[FrameChunk]) -> FrameChunk:
+    """Join chunks of the same kind into one."""
+    if all(c.planes is not None for c in chunks):
+        planes = tuple(np.concatenate([c.planes[i] for c in chunks]) for i in range(3))
+        return FrameChunk(planes=planes, bit_depth=chunks[0].bit_depth)
+    return FrameChunk(rgb_frames=np.concatenate([c.rgb() for c in chunks]))
+
+
+def slice_chunk(chunk: FrameChunk, start: int, stop: int) -> FrameChunk:
+    """Frames start..stop-1 of a chunk."""
+    if chunk.planes is not None:
+        return FrameChunk(planes=tuple(p[start:stop] for p in chunk.planes),
+                          bit_depth=chunk.bit_depth)
+    return FrameChunk(rgb_frames=chunk.rgb_frames[start:stop])
+
+
+def evaluate(reference: Iterable[FrameChunk], reconstruction: Iterable[FrameChunk],
+             metrics: list[Metric], on_frames: Callable[[int], None] | None = None
+             ) -> dict[str, MetricResult]:
+    """Stream both videos once through every metric; returns results by metric name."""
+    for metric in metrics:
+        metric.reset()
+    for ref, rec in paired_chunks(reference, reconstruction):
+        if (ref.width, ref.height) != (rec.width, rec.height):
+            raise UlvrError(f"reconstruction is {rec.width}x{rec.height}, the reference "
+                            f"{ref.width}x{ref.height}")
+        for metric in metrics:
+            metric.update(ref, rec)
+        if on_frames:
+            on_frames(ref.n)
+    return {metric.name: metric.compute() for metric in metrics}

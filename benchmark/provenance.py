@@ -1,0 +1,42 @@
+"""Versions recorded with every result: harness, git commit, key libraries."""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+
+import benchmark
+
+REPO = Path(__file__).resolve().parents[1]
+LIBRARIES = ("numpy", "torch", "imageio-ffmpeg", "opencv-python-headless")
+
+
+@functools.cache
+def git_commit() -> str:
+    """Commit of the harness checkout ('+dirty' when it has uncommitted changes)."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "-uno"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+@functools.cache
+def versions() -> dict:
+    """Harness version, commit, Python and library versions."""
+    out = {"ulvr-bench": benchmark.__version__, "git_commit": git_commit(),
+           "python": platform.python_version()}
+    for lib in LIBRARIES:
+        try:
+            out[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            out[lib] = "not installed"
+    return out

@@ -1,0 +1,161 @@
+"""Method adapter protocol and the registry that maps method names to adapters.
+
+A method turns a sequence and a rate point into a `Reconstruction`: the bytes of every stream
+it sends, its decoded frames (streamed) and timings. Adapters live in `baselines/` and
+`methods/`; extra modules named in $ULVR_PLUGINS (comma-separated) are imported too, so users
+can register their own methods without editing the harness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from benchmark.errors import UlvrError
+from benchmark.manifest import Sequence
+from benchmark.video_io import FrameChunk
+
+BUILTIN_MODULES = ("baselines.classical",)
+
+
+class MethodKind(str, Enum):
+    """The baseline classes the paper compares, plus the proposed method and external results."""
+
+    CLASSICAL = "classical"
+    NEURAL = "neural"
+    GENERATIVE = "generative"
+    SEMANTIC = "semantic"
+    PROPOSED = "proposed"
+    EXTERNAL = "external"
+
+
+@dataclass(frozen=True)
+class RatePoint:
+    """One operating point of a method: a label and the parameters that set it."""
+
+    label: str
+    params: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"label": self.label, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a method can run here, and if not, why and what to do."""
+
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class Reconstruction:
+    """What a method produced for one job. `frames` is a one-shot iterator over decoded chunks;
+    `timings` may gain entries (e.g. decode time) while the frames are consumed."""
+
+    streams: dict[str, Path]
+    frames: Iterator[FrameChunk]
+    timings: dict[str, float] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def stream_bits(self) -> dict[str, int]:
+        """Bits of every stream, from the size of the bytes actually written."""
+        return {name: 8 * os.path.getsize(path) for name, path in self.streams.items()}
+
+
+class Method(ABC):
+    """Base class of method adapters: subclasses set the class attributes and implement run()."""
+
+    name: str = ""
+    kind: MethodKind = MethodKind.CLASSICAL
+    causal: bool = True
+    description: str = ""
+
+    def __init__(self, **options: object) -> None:
+        self.options = options
+
+    @abstractmethod
+    def rate_points(self) -> list[RatePoint]:
+        """The rate points run by default."""
+
+    @abstractmethod
+    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
+        """Encode and decode one sequence at one rate point, writing bitstreams under workdir."""
+
+    def availability(self) -> Availability:
+        """Whether this method can run on this machine; override to check weights or binaries."""
+        return Availability(True)
+
+    def config(self) -> dict:
+        """Everything that changes this method's output; hashed into job keys."""
+        return {"name": self.name, "options": self.options}
+
+    def config_hash(self) -> str:
+        """Short stable hash of config()."""
+        blob = json.dumps(self.config(), sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+    def versions(self) -> dict:
+        """Versions of the software and weights this method depends on (recorded per job)."""
+        return {}
+
+    def find_rate_point(self, label: str) -> RatePoint:
+        """A default rate point by its label."""
+        for rp in self.rate_points():
+            if rp.label == label:
+                return rp
+        labels = ", ".join(rp.label for rp in self.rate_points())
+        raise UlvrError(f"method '{self.name}' has no rate point '{label}': choose from {labels}")
+
+
+_REGISTRY: dict[str, Callable[..., Method]] = {}
+_loaded = False
+
+
+def register(name: str) -> Callable:
+    """Class decorator (or factory decorator) adding a method to the registry under `name`."""
+
+    def wrap(factory: Callable[..., Method]) -> Callable[..., Method]:
+        if name in _REGISTRY:
+            raise ValueError(f"method '{name}' is registered twice")
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def _load_modules() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    plugins = [m for m in os.environ.get("ULVR_PLUGINS", "").split(",") if m.strip()]
+    for module in (*BUILTIN_MODULES, *plugins):
+        try:
+            importlib.import_module(module.strip())
+        except ImportError as exc:
+            raise UlvrError(f"cannot import method module '{module}': {exc}") from exc
+
+
+def method_names() -> list[str]:
+    """Names of all registered methods."""
+    _load_modules()
+    return sorted(_REGISTRY)
+
+
+def create_method(name: str, **options: object) -> Method:
+    """Instantiate a registered method by name."""
+    _load_modules()
+    if name not in _REGISTRY:
+        raise UlvrError(f"unknown method '{name}': 'ulvr list methods' shows the available ones")
+    method = _REGISTRY[name](**options)
+    method.name = name
+    return method

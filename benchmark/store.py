@@ -1,0 +1,93 @@
+"""Results store: one JSON record per job, written atomically (temp file + rename).
+
+Layout: ROOT/records/<dataset>/<method>/<sequence>/<rate point>__<job key>.json. A record is
+never half-written: readers ignore temp files, and a killed writer leaves at most a temp file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.errors import UlvrError
+
+STATUS_OK, STATUS_FAILED = "ok", "failed"
+
+
+class ResultStore:
+    """A folder of job records."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.records_dir = self.root / "records"
+
+    def path_for(self, dataset: str, method: str, sequence: str, rate_point: str,
+                 key: str) -> Path:
+        safe = method.replace(":", "_").replace("/", "_")
+        return self.records_dir / dataset / safe / sequence / f"{rate_point}__{key}.json"
+
+    def read(self, path: Path) -> dict | None:
+        """A record, or None when absent or unreadable (treated as not done)."""
+        try:
+            with open(path) as fh:
+                return json.load(fh)
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def write(self, path: Path, record: dict) -> None:
+        """Write a record atomically: a reader sees the old file or the new one, never a mix."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(record, fh, indent=1, sort_keys=True, default=str)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def records(self) -> Iterator[dict]:
+        """Every readable record in the store."""
+        if not self.records_dir.is_dir():
+            return
+        for path in sorted(self.records_dir.rglob("*.json")):
+            if path.name.startswith(".tmp-"):
+                continue
+            record = self.read(path)
+            if record is not None:
+                yield record
+
+    def dataframe(self, include_failed: bool = True) -> pd.DataFrame:
+        """One row per record: identity columns, rate, timings and every metric value."""
+        rows = [flatten(r) for r in self.records()]
+        if not rows:
+            raise UlvrError(f"no result records under '{self.root}': run 'ulvr run' first "
+                            "or point to the folder that holds them")
+        frame = pd.DataFrame(rows)
+        if not include_failed:
+            frame = frame[frame["status"] == STATUS_OK]
+        return frame.reset_index(drop=True)
+
+
+def flatten(record: dict) -> dict:
+    """A record as one flat table row (per-frame curves left out)."""
+    row = {k: record.get(k) for k in ("dataset", "sequence", "segment", "method", "kind",
+                                      "causal", "config_hash", "frames", "width", "height",
+                                      "fps", "bpp", "kbps", "total_bits", "status", "error",
+                                      "key")}
+    row["rate_point"] = record.get("rate_point", {}).get("label")
+    for stream, bits in record.get("bits", {}).items():
+        row[f"bits_{stream}"] = bits
+    for name, value in record.get("timings", {}).items():
+        row[f"time_{name}"] = value
+    row.update(record.get("metrics", {}))
+    row["ulvr_version"] = record.get("versions", {}).get("ulvr-bench")
+    return row
