@@ -10,6 +10,7 @@ and upscale after decoding (bicubic), to reach the rates the ultra-low-bitrate w
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import tempfile
@@ -19,8 +20,7 @@ from pathlib import Path
 from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, run_ffmpeg
 from benchmark.manifest import Sequence
-from benchmark.registry import (Availability, Method, MethodKind, RatePoint, Reconstruction,
-                                register)
+from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
 from benchmark.video_io import RawYuvVideo, frame_bytes
 
 STRUCTURES = ("ld", "ra")
@@ -67,9 +67,7 @@ class FfmpegCodec(Method):
         raise NotImplementedError
 
     def availability(self) -> Availability:
-        out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True,
-                             text=True)
-        if f" {self.encoder} " not in out.stdout:
+        if f" {self.encoder} " not in _ffmpeg_encoders():
             return Availability(False, f"this ffmpeg has no {self.encoder} encoder; install "
                                        "imageio-ffmpeg >= 0.6 (its static build has it)")
         return Availability(True)
@@ -95,8 +93,9 @@ class FfmpegCodec(Method):
         bitstream = workdir / f"stream{self.suffix}"
         in_fmt = "yuv420p" if sequence.bit_depth == 8 else "yuv420p10le"
         enc_cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info",
-                   "-f", "rawvideo", "-pix_fmt", in_fmt, "-s", f"{sequence.width}x{sequence.height}",
-                   "-r", f"{sequence.fps:g}", "-i", "pipe:0"]
+                   "-f", "rawvideo", "-pix_fmt", in_fmt,
+                   "-s", f"{sequence.width}x{sequence.height}", "-r", f"{sequence.fps:g}",
+                   "-i", "pipe:0"]
         if pre:
             enc_cmd += ["-vf", ",".join(pre)]
         enc_cmd += ["-pix_fmt", self.pix_fmt, "-c:v", self.encoder, *self.encoder_args(qp),
@@ -156,6 +155,12 @@ class FfmpegCodec(Method):
         return time.perf_counter() - start
 
 
+@functools.cache
+def _ffmpeg_encoders() -> str:
+    return subprocess.run([ffmpeg_exe(), "-hide_banner", "-encoders"], capture_output=True,
+                          text=True).stdout
+
+
 def _round_up(value: int, multiple: int) -> int:
     return (value + multiple - 1) // multiple * multiple
 
@@ -170,7 +175,7 @@ class X264(FfmpegCodec):
 
     description = "H.264/AVC (x264), low-delay P"
     encoder, muxer, suffix = "libx264", "h264", ".264"
-    default_points = [(30, 1), (36, 1), (42, 1), (48, 2), (51, 4)]
+    default_points = [(36, 1), (42, 1), (48, 2), (51, 4), (51, 8)]
     version_pattern = r""
 
     def encoder_args(self, qp: int) -> list[str]:
@@ -189,7 +194,7 @@ class X265(FfmpegCodec):
 
     description = "H.265/HEVC (x265), low-delay P"
     encoder, muxer, suffix = "libx265", "hevc", ".265"
-    default_points = [(32, 1), (37, 1), (42, 1), (47, 2), (51, 4)]
+    default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (51, 8)]
     version_pattern = r"HEVC encoder version (\S+)"
 
     def encoder_args(self, qp: int) -> list[str]:
@@ -207,7 +212,7 @@ class VVenC(FfmpegCodec):
     pix_fmt = "yuv420p10le"
     size_multiple = 8
     default_preset = "faster"
-    default_points = [(32, 1), (37, 1), (42, 1), (47, 2), (51, 4)]
+    default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (57, 8)]
     version_pattern = r"libvvenc version: (\S+)"
 
     def encoder_args(self, qp: int) -> list[str]:
@@ -223,7 +228,7 @@ class SvtAv1(FfmpegCodec):
     description = "AV1 (SVT-AV1), low-delay"
     encoder, muxer, suffix = "libsvtav1", "obu", ".obu"
     default_preset = "8"
-    default_points = [(35, 1), (45, 1), (55, 1), (63, 1), (63, 2)]
+    default_points = [(45, 1), (55, 1), (63, 2), (63, 4), (63, 8)]
     version_pattern = r"SVT-AV1 Encoder Lib (\S+)"
 
     def encoder_args(self, qp: int) -> list[str]:
@@ -239,7 +244,7 @@ class Aom(FfmpegCodec):
     description = "AV1 (libaom), low-delay"
     encoder, muxer, suffix = "libaom-av1", "obu", ".obu"
     default_preset = "6"
-    default_points = [(35, 1), (45, 1), (55, 1), (63, 1), (63, 2)]
+    default_points = [(45, 1), (55, 1), (63, 2), (63, 4), (63, 8)]
     version_pattern = r"libaom-av1 @ \S+\] (v\S+)"
 
     def encoder_args(self, qp: int) -> list[str]:

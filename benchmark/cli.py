@@ -20,17 +20,15 @@ def _csv(text: str) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run methods on a dataset into a results store, then write the report."""
     from benchmark.manifest import load_dataset
-    from benchmark.metrics.base import metric_classes
+    from benchmark.metrics.base import metric_class
     from benchmark.registry import create_method
     from benchmark.report import write_report
     from benchmark.runner import plan_jobs, run_jobs
     from benchmark.store import ResultStore
 
     metrics = tuple(_csv(args.metrics))
-    known = metric_classes()
     for name in metrics:
-        if name not in known:
-            raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
+        metric_class(name)
     methods = _csv(args.methods)
     for name in methods:
         available = create_method(name).availability()

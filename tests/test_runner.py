@@ -1,0 +1,93 @@
+"""Runner and store: resume, force, failures recorded, a killed job leaves no partial record."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmark.runner import plan_jobs, run_jobs
+from benchmark.store import ResultStore
+
+
+def _records(root):
+    return sorted(p for p in (root / "records").rglob("*.json") if not p.name.startswith(".tmp"))
+
+
+def test_resume_skips_finished_jobs_and_force_reruns(carphone, tmp_path):
+    store = ResultStore(tmp_path)
+    jobs = plan_jobs([carphone], ["x265"], ("psnr",), rate_points=["qp42", "qp47-d2"])
+    first = run_jobs(jobs, store, progress=False)
+    assert (first.ok, first.skipped, first.exit_code) == (2, 0, 0)
+    paths = _records(tmp_path)
+    assert len(paths) == 2
+    stamps = [p.stat().st_mtime_ns for p in paths]
+    second = run_jobs(jobs, store, progress=False)
+    assert (second.ok, second.skipped) == (0, 2)
+    assert [p.stat().st_mtime_ns for p in paths] == stamps
+    third = run_jobs(jobs, store, progress=False, force=True)
+    assert third.ok == 2
+    # asking for a metric a record lacks re-runs that job
+    more = plan_jobs([carphone], ["x265"], ("psnr", "ms-ssim"), rate_points=["qp42"])
+    assert run_jobs(more, store, progress=False).ok == 1
+
+
+def test_record_fields_and_bits(carphone, tmp_path):
+    store = ResultStore(tmp_path)
+    run_jobs(plan_jobs([carphone], ["x264"], ("psnr",), rate_points=["qp42"]), store,
+             progress=False)
+    record = json.loads(_records(tmp_path)[0].read_text())
+    for field in ("dataset", "sequence", "frames", "width", "height", "method", "config_hash",
+                  "rate_point", "bits", "bpp", "kbps", "metrics", "timings", "versions",
+                  "status", "error", "commands", "colour"):
+        assert field in record, field
+    pixels = record["frames"] * record["width"] * record["height"]
+    assert record["bpp"] == pytest.approx(record["total_bits"] / pixels)
+    assert record["kbps"] == pytest.approx(record["total_bits"] * record["fps"] /
+                                           record["frames"] / 1000)
+    assert record["causal"] is True and record["status"] == "ok"
+    assert "git_commit" in record["versions"] and "ffmpeg" in record["versions"]
+    assert len(record["per_frame"]["psnr-y"]) == record["frames"]
+
+
+def test_failing_job_is_recorded_and_run_goes_on(carphone, tmp_path, plugin_env):
+    store = ResultStore(tmp_path)
+    jobs = plan_jobs([carphone], ["test-fail", "test-copy"], ("psnr",))
+    summary = run_jobs(jobs, store, progress=False)
+    assert summary.ok == 1 and len(summary.failed) == 1 and summary.exit_code == 1
+    frame = store.dataframe()
+    failed = frame[frame["status"] == "failed"].iloc[0]
+    assert "planted failure" in failed["error"]
+    copy = frame[frame["method"] == "test-copy"].iloc[0]
+    assert copy["psnr-y"] == 100.0
+    assert copy["total_bits"] == 8 * 176 * 144 * 3 // 2 * carphone.num_frames
+
+
+def test_parallel_workers(embedded, tmp_path):
+    store = ResultStore(tmp_path)
+    jobs = plan_jobs(embedded, ["x264"], ("psnr",), rate_points=["qp42"])
+    summary = run_jobs(jobs, store, workers=2, progress=False)
+    assert summary.ok == 3 and len(_records(tmp_path)) == 3
+
+
+def test_killed_job_leaves_no_partial_record(tmp_path, plugin_env):
+    env = dict(plugin_env, ULVR_TEST_DELAY="3")
+    cmd = [sys.executable, "-m", "benchmark", "run", "--methods", "test-copy", "--metrics",
+           "psnr", "--sequences", "carphone", "--frames", "40", "--out", str(tmp_path),
+           "--quiet", "--no-report"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(6)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not list(tmp_path.rglob("*.json"))  # nothing, not even a temp record
+    # and an interrupted (Ctrl-C) run exits 130 with a consistent store
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert not list(tmp_path.rglob("*.json"))

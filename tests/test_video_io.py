@@ -1,0 +1,130 @@
+"""Video I/O: every reader and writer on real frames, and the bad inputs named in the issue."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from benchmark.colour import rgb_to_yuv420, yuv420_to_rgb
+from benchmark.errors import UlvrError
+from benchmark.manifest import load_dataset
+from benchmark.video_io import (
+    FrameChunk,
+    RawYuvVideo,
+    Y4MWriter,
+    open_video,
+    parse_yuv_name,
+    write_png_frames,
+)
+
+
+def _frames(seq):
+    chunks = list(seq.frames())
+    return [np.concatenate([c.yuv()[i] for c in chunks]) for i in range(3)]
+
+
+def test_y4m_round_trip_8_and_10_bit(carphone, tmp_path):
+    y, u, v = _frames(carphone)
+    for depth in (8, 10):
+        path = tmp_path / f"c{depth}.y4m"
+        with Y4MWriter(path, carphone.width, carphone.height, carphone.fps, depth) as writer:
+            for chunk in carphone.frames(chunk_size=4):
+                writer.write(chunk)
+        video = open_video(path)
+        assert (video.width, video.height, video.bit_depth, video.num_frames) == (
+            carphone.width, carphone.height, depth, carphone.num_frames)
+        assert video.fps == pytest.approx(29.97, abs=1e-3)
+        back = [np.concatenate(p) for p in zip(*(c.yuv(8) for c in video.chunks(5)), strict=True)]
+        for a, b in zip((y, u, v), back, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_raw_yuv_by_name_and_10_bit(carphone, tmp_path):
+    y, u, v = _frames(carphone)
+    path = tmp_path / "Carphone_176x144_30fps_420_10bit_YUV.yuv"
+    with open(path, "wb") as fh:
+        for chunk in carphone.frames():
+            fh.write(chunk.yuv_bytes(10))
+    assert parse_yuv_name(path.name) == {"width": 176, "height": 144, "fps": 30.0,
+                                         "bit_depth": 10}
+    video = open_video(path)
+    assert video.num_frames == carphone.num_frames
+    back = next(video.chunks(carphone.num_frames)).yuv(8)
+    np.testing.assert_array_equal(back[0], y)
+
+
+def test_wrong_yuv_size_is_refused(tmp_path):
+    path = tmp_path / "clip_64x48.yuv"
+    path.write_bytes(b"\0" * (64 * 48 * 3 // 2 * 2 + 7))
+    with pytest.raises(UlvrError, match="not a whole number"):
+        open_video(path)
+
+
+def test_odd_dimensions_are_refused(tmp_path):
+    path = tmp_path / "clip_63x48.yuv"
+    path.write_bytes(b"\0" * 100)
+    with pytest.raises(UlvrError, match="4:2:0"):
+        open_video(path)
+    with pytest.raises(UlvrError, match="4:2:0"):
+        Y4MWriter(tmp_path / "x.y4m", 63, 48, 25)
+
+
+def test_corrupt_and_missing_videos(tmp_path):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"this is not a video" * 100)
+    with pytest.raises(UlvrError, match="broken.mp4"):
+        open_video(bad)
+    with pytest.raises(UlvrError, match="no such file"):
+        open_video(tmp_path / "missing.mkv")
+    trunc = tmp_path / "t.y4m"
+    trunc.write_bytes(b"YUV4MPEG2 W16 H16 F25:1 C420jpeg\nFRAME\n" + b"\0" * 100)
+    with pytest.raises(UlvrError, match="truncated"):
+        open_video(trunc)
+
+
+def test_png_folder_and_mp4_readers(carphone, tmp_path):
+    n = write_png_frames(carphone.frames(), tmp_path / "png")
+    assert n == carphone.num_frames
+    video = open_video(tmp_path / "png")
+    rgb = np.concatenate([c.rgb() for c in video.chunks()])
+    expected = np.concatenate([c.rgb() for c in carphone.frames()])
+    np.testing.assert_array_equal(rgb, expected)
+    mp4 = open_video(carphone.path)
+    assert (mp4.width, mp4.height) == (176, 144)
+    assert next(mp4.chunks(2)).n == 2
+
+
+def test_colour_round_trip_is_near_lossless():
+    rng = np.random.default_rng(1)
+    rgb = rng.integers(0, 256, size=(1, 2, 2, 3), dtype=np.uint8).repeat(8, 1).repeat(8, 2)
+    back = yuv420_to_rgb(*rgb_to_yuv420(rgb))
+    # flat 8x8 blocks: chroma subsampling loses nothing inside a block, only rounding remains
+    assert np.abs(back[:, 2:6, 2:6].astype(int) - rgb[:, 2:6, 2:6]).max() <= 2
+
+
+def test_bt709_white_and_black():
+    rgb = np.zeros((1, 2, 4, 3), np.uint8)
+    rgb[:, :, 2:] = 255
+    y, u, v = rgb_to_yuv420(rgb)
+    assert y[0, 0, 0] == 16 and y[0, 0, 3] == 235 and u[0, 0, 0] == 128 and v[0, 0, 1] == 128
+    chunk = FrameChunk(planes=(y, u, v))
+    np.testing.assert_array_equal(chunk.rgb(), rgb)
+
+
+def test_embedded_segments_are_disjoint_and_complete():
+    evaluation = {s.name: s for s in load_dataset("embedded").sequences}
+    training = {s.name: s for s in load_dataset("embedded", segment="train").sequences}
+    for name, seq in training.items():
+        assert seq.start == evaluation[name].start + evaluation[name].num_frames
+    bikes = training["bikes"]
+    assert sum(c.n for c in bikes.frames(64)) == bikes.num_frames  # the clip really has them
+
+
+def test_raw_yuv_segment_reads_the_right_frames(carphone, tmp_path):
+    path = tmp_path / "c_176x144.yuv"
+    with open(path, "wb") as fh:
+        for chunk in carphone.frames():
+            fh.write(chunk.yuv_bytes())
+    y = _frames(carphone)[0]
+    video = RawYuvVideo(str(path), 176, 144, 30.0, 8, 2, start=3)
+    np.testing.assert_array_equal(next(video.chunks()).yuv()[0], y[3:5])
