@@ -14,15 +14,18 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmark.setmetrics import fvd_table  # noqa: E402
 from benchmark.store import STATUS_OK, ResultStore  # noqa: E402
 
 RATE_COLUMNS = ("bpp", "kbps")
-TABLE_METRICS = ("psnr-rgb", "psnr-yuv", "ms-ssim")
+TABLE_METRICS = ("psnr-rgb", "psnr-yuv", "ms-ssim", "vmaf", "lpips-alex", "lpips-vgg", "dists",
+                 "fvd", "tof", "tlp", "warp-error", "flicker")
 MARKERS = "osD^v<>pP*Xh"
 
 
-def rd_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Frame-weighted means per dataset, method and rate point, with job counts."""
+def rd_table(frame: pd.DataFrame, set_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Frame-weighted means per dataset, method and rate point, with job counts; set-level
+    metrics (FVD) joined on the same keys."""
     metric_cols = [c for c in frame.columns if c in TABLE_METRICS or c.startswith(("psnr", "ms-"))]
     metric_cols = [c for c in metric_cols if "@" not in c]
     rows = []
@@ -38,6 +41,8 @@ def rd_table(frame: pd.DataFrame) -> pd.DataFrame:
                 vals.notna().all() else float("nan")
         rows.append(row)
     table = pd.DataFrame(rows)
+    if set_metrics is not None and len(set_metrics):
+        table = table.merge(set_metrics, on=["dataset", "method", "rate_point"], how="left")
     return table.sort_values(["dataset", "method", "bpp"]).reset_index(drop=True)
 
 
@@ -47,15 +52,18 @@ def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ..
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     frame = store.dataframe()
-    table = rd_table(frame)
+    table = rd_table(frame, fvd_table(store))
     written = []
     for dataset, part in table.groupby("dataset"):
         cols = ["method", "rate_point", "jobs", "bpp", "kbps",
-                *[m for m in metrics if m in part.columns]]
+                *[m for m in metrics if m in part.columns and part[m].notna().any()]]
+        if "fvd_clips" in part.columns and part["fvd_clips"].notna().any():
+            cols.append("fvd_clips")
         csv = out_dir / f"rd_table_{dataset}.csv"
         part[cols].to_csv(csv, index=False)
         md = out_dir / f"rd_table_{dataset}.md"
-        md.write_text(_markdown(part[cols], dataset, frame[frame["dataset"] == dataset]))
+        notes = sorted({w for w in part.get("fvd_warning", pd.Series(dtype=str)).dropna() if w})
+        md.write_text(_markdown(part[cols], dataset, frame[frame["dataset"] == dataset], notes))
         written += [csv, md]
         for metric in metrics:
             if metric in part.columns:
@@ -63,14 +71,16 @@ def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ..
     return written
 
 
-def _markdown(table: pd.DataFrame, dataset: str, records: pd.DataFrame) -> str:
+def _markdown(table: pd.DataFrame, dataset: str, records: pd.DataFrame,
+              notes: list[str]) -> str:
     lines = [f"# RD table: {dataset}", "",
              "Frame-weighted means over sequences; `jobs` = succeeded/recorded.", ""]
     header = list(table.columns)
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     for _, row in table.iterrows():
-        cells = [f"{v:.4f}" if isinstance(v, float) and c in ("bpp", "ms-ssim")
+        cells = [f"{v:.4f}" if isinstance(v, float) and c in ("bpp", "ms-ssim", "lpips-alex",
+                                                               "lpips-vgg", "dists", "tlp")
                  else f"{v:.2f}" if isinstance(v, float) else str(v) for c, v in row.items()]
         lines.append("| " + " | ".join(cells) + " |")
     failed = records[records["status"] != STATUS_OK]
@@ -78,6 +88,7 @@ def _markdown(table: pd.DataFrame, dataset: str, records: pd.DataFrame) -> str:
         lines += ["", "## Failed jobs", ""]
         lines += [f"- {r.method} / {r.sequence} / {r.rate_point}: {r.error}"
                   for r in failed.itertuples()]
+    lines += ["", *[f"Note: {w}" for w in notes]] if notes else []
     versions = sorted(set(records["ulvr_version"].dropna()))
     lines += ["", f"Harness version(s): {', '.join(versions)}", ""]
     return "\n".join(lines)

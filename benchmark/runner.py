@@ -112,6 +112,7 @@ def run_job(job: Job, store_root: str) -> dict:
             metrics={k: v for r in results.values() for k, v in r.values.items()},
             per_frame={k: v for r in results.values() for k, v in r.per_frame.items()},
             metric_protocols={name: r.protocol for name, r in results.items()},
+            features={name: r.features for name, r in results.items() if r.features},
             timings=recon.timings, commands=recon.commands, method_info=recon.info,
             versions={**versions(), **method.versions()}, status=STATUS_OK, error="")
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the run goes on

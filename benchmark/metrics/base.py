@@ -43,6 +43,7 @@ class MetricResult:
     values: dict[str, float]
     per_frame: dict[str, list[float]] = field(default_factory=dict)
     protocol: dict = field(default_factory=dict)
+    features: dict[str, list] = field(default_factory=dict)  # set metrics: per-clip features
 
 
 class Metric(ABC):
@@ -53,6 +54,7 @@ class Metric(ABC):
     colour: str = "rgb"           # "rgb" (8-bit RGB) or "yuv" (native 4:2:0 planes)
     outputs: tuple[str, ...] = ()  # names of the values compute() returns
     description: str = ""
+    is_set_metric: bool = False    # values come from features pooled over many sequences
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device

@@ -1,0 +1,91 @@
+"""VMAF through ffmpeg's libvmaf filter (the imageio-ffmpeg binary), default model, on YUV.
+
+Frames stream to two Y4M files in a temporary folder (disk, not memory) at the source bit
+depth; compute() runs libvmaf once over the pair and reads its per-frame JSON log. libvmaf's
+first input is the distorted video, the second the reference.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from benchmark.errors import UlvrError
+from benchmark.ffmpeg import ffmpeg_exe, run_ffmpeg
+from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.registry import Availability
+from benchmark.video_io import FrameChunk, Y4MWriter
+
+MODEL = "version=vmaf_v0.6.1"
+
+
+@functools.cache
+def _has_libvmaf() -> bool:
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-filters"], capture_output=True,
+                         text=True).stdout
+    return " libvmaf " in out
+
+
+def vmaf_log(distorted: Path, reference: Path, log_path: Path, threads: int = 2) -> dict:
+    """Run libvmaf on two files; returns its parsed JSON log."""
+    graph = (f"[0:v][1:v]libvmaf=model='{MODEL}':log_fmt=json:log_path={log_path}"
+             f":n_threads={threads}")
+    run_ffmpeg(["-i", str(distorted), "-i", str(reference), "-lavfi", graph, "-f", "null", "-"],
+               "computing VMAF")
+    with open(log_path) as fh:
+        return json.load(fh)
+
+
+@register_metric
+class Vmaf(Metric):
+    """VMAF (model vmaf_v0.6.1); per-frame scores and their mean."""
+
+    name = "vmaf"
+    colour = "yuv"
+    outputs = ("vmaf",)
+    description = "VMAF v0.6.1 via ffmpeg libvmaf on YUV 4:2:0"
+
+    @classmethod
+    def availability(cls) -> Availability:
+        if not _has_libvmaf():
+            return Availability(False, "this ffmpeg lacks the libvmaf filter; use the ffmpeg "
+                                       "of imageio-ffmpeg >= 0.6")
+        return Availability(True)
+
+    def reset(self) -> None:
+        if getattr(self, "_dir", None):
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir: Path | None = None
+        self._writers: tuple[Y4MWriter, Y4MWriter] | None = None
+
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        if self._writers is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="ulvr-vmaf-"))
+            self._writers = tuple(
+                Y4MWriter(self._dir / f"{name}.y4m", reference.width, reference.height, 25.0,
+                          reference.bit_depth) for name in ("ref", "dist"))
+        self._writers[0].write(reference)
+        self._writers[1].write(reconstruction)
+
+    def compute(self) -> MetricResult:
+        if self._writers is None:
+            raise UlvrError("VMAF of an empty video")
+        for writer in self._writers:
+            writer.close()
+        try:
+            log = vmaf_log(self._dir / "dist.y4m", self._dir / "ref.y4m", self._dir / "vmaf.json")
+        finally:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir, self._writers = None, None
+        frames = [f["metrics"]["vmaf"] for f in log["frames"]]
+        return MetricResult({"vmaf": float(sum(frames) / len(frames))}, {"vmaf": frames},
+                            {"model": MODEL, "libvmaf": log.get("version", "unknown"),
+                             "pooling": "mean of per-frame scores"})
+
+    def __del__(self) -> None:
+        if getattr(self, "_dir", None):
+            shutil.rmtree(self._dir, ignore_errors=True)
