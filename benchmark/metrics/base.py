@@ -33,6 +33,7 @@ METRIC_MODULES = {
     "warp-error": "benchmark.metrics.temporal",
     "flicker": "benchmark.metrics.temporal",
     "piqe": "benchmark.metrics.noref",
+    "niqe": "benchmark.metrics.noref",
 }
 
 
