@@ -206,6 +206,16 @@ class Y4MVideo(Video):
         video.num_frames = payload // (fb + frame_header)
         return video
 
+    def frame(self, index: int) -> FrameChunk:
+        """One frame by index (random access: Y4M frames have a fixed size)."""
+        fb = frame_bytes(self.width, self.height, self.bit_depth)
+        with open(self.path, "rb") as fh:
+            fh.seek(self.header_len + index * (fb + len(b"FRAME\n")))
+            if not fh.readline().startswith(b"FRAME"):
+                raise UlvrError(f"'{self.path}': no frame {index}")
+            planes = _planes_from_bytes(fh.read(fb), 1, self.width, self.height, self.bit_depth)
+        return FrameChunk(planes, bit_depth=self.bit_depth)
+
     def chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[FrameChunk]:
         fb = frame_bytes(self.width, self.height, self.bit_depth)
         with open(self.path, "rb") as fh:

@@ -34,6 +34,7 @@ METRIC_MODULES = {
     "flicker": "benchmark.metrics.temporal",
     "piqe": "benchmark.metrics.noref",
     "niqe": "benchmark.metrics.noref",
+    "cvvdp": "benchmark.metrics.cvvdp",
 }
 
 
