@@ -18,6 +18,7 @@ from benchmark.video_io import FrameChunk
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
+BATCH_PIXELS = 1 << 20  # frames per network call: about this many pixels
 
 
 def _gaussian(device: torch.device) -> torch.Tensor:
@@ -86,11 +87,14 @@ class MsSsim(Metric):
         self._levels = 0
 
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        a = torch.from_numpy(reference.rgb()).permute(0, 3, 1, 2).to(self.device)
-        b = torch.from_numpy(reconstruction.rgb()).permute(0, 3, 1, 2).to(self.device)
-        self._levels = scales_for(a.shape[-2], a.shape[-1])
-        with torch.inference_mode():
-            self._values.append(ms_ssim(a, b, levels=self._levels).cpu().numpy())
+        ref, rec = reference.rgb(), reconstruction.rgb()
+        self._levels = scales_for(ref.shape[1], ref.shape[2])
+        step = max(1, BATCH_PIXELS // (ref.shape[1] * ref.shape[2]))  # bounded memory at 1080p
+        for i in range(0, len(ref), step):
+            a = torch.from_numpy(ref[i:i + step]).permute(0, 3, 1, 2).to(self.device)
+            b = torch.from_numpy(rec[i:i + step]).permute(0, 3, 1, 2).to(self.device)
+            with torch.inference_mode():
+                self._values.append(ms_ssim(a, b, levels=self._levels).cpu().numpy())
 
     def compute(self) -> MetricResult:
         if not self._values:

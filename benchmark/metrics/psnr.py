@@ -25,9 +25,12 @@ def psnr_from_mse(mse: np.ndarray | float, peak: float) -> np.ndarray:
 
 
 def frame_mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-frame mean squared error of two (n, ...) arrays."""
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    return (diff * diff).reshape(len(a), -1).mean(axis=1)
+    """Per-frame mean squared error of two (n, ...) arrays (one frame at a time: bounded memory)."""
+    out = np.empty(len(a))
+    for i in range(len(a)):
+        diff = a[i].astype(np.int32) - b[i].astype(np.int32)
+        out[i] = np.dot(diff.ravel().astype(np.int64), diff.ravel()) / diff.size
+    return out
 
 
 @register_metric

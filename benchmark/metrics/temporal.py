@@ -1,0 +1,281 @@
+"""Temporal consistency against the reference: tOF and tLP (TecoGAN), warping error, flicker.
+
+All four are lower-is-better and defined on consecutive frame pairs (t-1, t), t >= 1: a T-frame
+video gives T-1 per-frame values (entry i is the pair (i, i+1)) and the sequence value is their
+mean. Chunks stream in order; each metric keeps only what it needs of the previous chunk's last
+frame, so results do not depend on the chunk size.
+
+Optical flow is OpenCV's DIS (preset MEDIUM, no weights) on 8-bit luma: BT.709 full-range
+Y' = 0.2126 R + 0.7152 G + 0.0722 B of the 8-bit RGB frames, rounded to uint8. A flow F(a -> b)
+at pixel p is the displacement (dx, dy), in pixels, to where p's content sits in frame b.
+
+- tof (TecoGAN, Chu et al. 2020): per t, the mean over pixels of the Euclidean norm (end-point
+  error) of F_ref(t-1 -> t) - F_rec(t-1 -> t), in pixels. TecoGAN's metrics.py takes the same
+  per-pixel norm (its comment calls it l1) of Farneback flow inside an 8+ px border crop; we use
+  DIS on the whole frame. TecoGAN's tables print tOF x 10; ours is unscaled.
+- tlp (TecoGAN): per t, |LPIPS-alex(rec_{t-1}, rec_t) - LPIPS-alex(ref_{t-1}, ref_t)|, unscaled
+  (TecoGAN prints x 100).
+- warp-error (Lai et al. 2018): flows from the reference only, B = F_ref(t -> t-1) and
+  F = F_ref(t-1 -> t). rec_{t-1} is warped to t by bilinear sampling at p + B(p) (cv2.remap,
+  replicated borders). A pixel counts (mask M) if it passes the forward-backward check
+  |B + F~|^2 <= 0.01 (|B|^2 + |F~|^2) + 0.5 with F~(p) = F(p + B(p)), is not on a motion boundary
+  of B (|grad B_x|^2 + |grad B_y|^2 <= 0.01 |B|^2 + 0.002, forward differences), both as in Lai
+  et al.'s code, and samples inside frame t-1 (our addition: content entering the frame has no
+  source). Error = sum_p M(p) sum_c (rec_t - W(rec_{t-1}))^2 / (3 sum_p M(p)) on RGB scaled to
+  [0, 1]: the per-channel mean squared error over counted pixels, as Lai et al.'s
+  evaluate_WarpError.py computes it (its mask has three channels); all pixels if none counts.
+- flicker (ours): per t, |(Ym(rec_t) - Ym(rec_{t-1})) - (Ym(ref_t) - Ym(ref_{t-1}))|, Ym the
+  frame's mean BT.709 luma (unrounded) in 8-bit units: changes of global brightness that the
+  reference does not have. Blind to local flicker, which warp-error sees.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from benchmark.errors import UlvrError
+from benchmark.metrics.base import Metric, MetricResult, metric_class, register_metric
+from benchmark.registry import Availability
+from benchmark.video_io import FrameChunk
+
+LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # BT.709
+LUMA_NOTE = "BT.709 full-range luma 0.2126 R + 0.7152 G + 0.0722 B of 8-bit RGB"
+PAIRS_NOTE = "consecutive frames (t-1, t), t >= 1; per_frame[i] is the pair (i, i+1)"
+FB_ALPHA, FB_BETA = 0.01, 0.5          # forward-backward check (Lai et al. 2018, Ruder et al.)
+MB_ALPHA, MB_BETA = 0.01, 0.002        # motion-boundary check (Lai et al. 2018)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """BT.709 luma of (..., 3) 8-bit RGB as float32 in 0..255."""
+    return rgb.astype(np.float32) @ LUMA_WEIGHTS
+
+
+def luma_u8(rgb: np.ndarray) -> np.ndarray:
+    """Luma rounded to uint8: the input DIS flow takes."""
+    return np.clip(np.rint(luma(rgb)), 0, 255).astype(np.uint8)
+
+
+def dis_flow() -> cv2.DISOpticalFlow:
+    """A DIS optical-flow estimator with the MEDIUM preset."""
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+
+def flow_protocol(dis: cv2.DISOpticalFlow) -> dict:
+    """The flow algorithm and its effective parameters, for the result's protocol."""
+    return {"flow": "OpenCV DISOpticalFlow", "flow_preset": "medium",
+            "flow_input": LUMA_NOTE + ", rounded to uint8", "opencv": cv2.__version__,
+            "flow_params": {"finest_scale": dis.getFinestScale(),
+                            "patch_size": dis.getPatchSize(),
+                            "patch_stride": dis.getPatchStride(),
+                            "gradient_descent_iterations": dis.getGradientDescentIterations(),
+                            "variational_refinement_iterations":
+                                dis.getVariationalRefinementIterations(),
+                            "mean_normalization": bool(dis.getUseMeanNormalization()),
+                            "spatial_propagation": bool(dis.getUseSpatialPropagation())}}
+
+
+def flow(dis: cv2.DISOpticalFlow, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 flow from one uint8 luma frame to the next."""
+    return dis.calc(np.ascontiguousarray(first), np.ascontiguousarray(second), None)
+
+
+@lru_cache(maxsize=8)
+def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates x, y as float32 (H, W) maps (read-only, shared)."""
+    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    gx.flags.writeable = gy.flags.writeable = False
+    return gx, gy
+
+
+def sample_at(image: np.ndarray, displacement: np.ndarray) -> np.ndarray:
+    """image sampled at p + displacement(p): bilinear backward warping, borders replicated."""
+    gx, gy = _grid(*displacement.shape[:2])
+    return cv2.remap(image, gx + displacement[..., 0], gy + displacement[..., 1],
+                     cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _sq_norm(f: np.ndarray) -> np.ndarray:
+    return f[..., 0] * f[..., 0] + f[..., 1] * f[..., 1]
+
+
+def valid_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
+    """Pixels of frame t whose backward flow is trusted: consistent, off motion boundaries and
+    pointing inside frame t-1 (backward: t -> t-1, forward: t-1 -> t, both (H, W, 2))."""
+    forward_w = sample_at(forward, backward)
+    occluded = _sq_norm(backward + forward_w) > FB_ALPHA * (_sq_norm(backward)
+                                                            + _sq_norm(forward_w)) + FB_BETA
+    du, dv = np.zeros_like(backward), np.zeros_like(backward)  # forward differences, as Lai
+    du[:, :-1] = backward[:, :-1] - backward[:, 1:]
+    dv[:-1] = backward[:-1] - backward[1:]
+    boundary = (_sq_norm(du) + _sq_norm(dv)) > MB_ALPHA * _sq_norm(backward) + MB_BETA
+    gx, gy = _grid(*backward.shape[:2])
+    sx, sy = gx + backward[..., 0], gy + backward[..., 1]
+    h, w = backward.shape[:2]
+    inside = (sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)
+    return inside & ~occluded & ~boundary
+
+
+def warp_error(dis: cv2.DISOpticalFlow, ref_prev: np.ndarray, ref_cur: np.ndarray,
+               rec_prev: np.ndarray, rec_cur: np.ndarray) -> float:
+    """Masked per-channel MSE of rec_t and rec_{t-1} warped by the reference's flow
+    (ref_*: uint8 luma (H, W); rec_*: uint8 RGB (H, W, 3))."""
+    backward, forward = flow(dis, ref_cur, ref_prev), flow(dis, ref_prev, ref_cur)
+    mask = valid_mask(backward, forward)
+    warped = sample_at(rec_prev.astype(np.float32) / 255.0, backward)
+    sq = ((rec_cur.astype(np.float32) / 255.0 - warped) ** 2).sum(axis=-1, dtype=np.float64)
+    if not mask.any():
+        return float(sq.mean() / 3.0)
+    return float(sq[mask].sum() / (3.0 * mask.sum()))
+
+
+class _PairMetric(Metric):
+    """A metric of consecutive frame pairs that carries the previous chunk's last frame over."""
+
+    lower_is_better = True
+    colour = "rgb"
+
+    def reset(self) -> None:
+        self._carry: tuple[np.ndarray, np.ndarray] | None = None
+        self._values: list[np.ndarray] = []
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        """Per-frame data the pairs need, (n, ...)."""
+        return chunk.rgb()
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        """Values of the pairs (i-1, i), i >= 1, of these frames."""
+        raise NotImplementedError
+
+    def _protocol(self) -> dict:
+        return {}
+
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        ref, rec = self._features(reference, True), self._features(reconstruction, False)
+        if self._carry is not None:
+            ref, rec = np.concatenate([self._carry[0], ref]), np.concatenate([self._carry[1], rec])
+        if len(ref) > 1:
+            self._values.append(np.asarray(self._pairs(ref, rec), dtype=np.float64))
+        self._carry = (ref[-1:].copy(), rec[-1:].copy())
+
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError(f"{self.name} needs at least two frames")
+        frames = np.concatenate(self._values)
+        protocol = {"pairs": PAIRS_NOTE, "aggregate": "mean over frame pairs",
+                    **self._protocol()}
+        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
+                            protocol)
+
+
+@register_metric
+class TemporalOpticalFlow(_PairMetric):
+    """tOF: how far the reconstruction's motion is from the reference's (TecoGAN)."""
+
+    name = "tof"
+    outputs = ("tof",)
+    description = "tOF: mean end-point error between DIS flows of reference and reconstruction"
+
+    def reset(self) -> None:
+        super().reset()
+        self._dis = dis_flow()
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        return luma_u8(chunk.rgb())
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        out = np.empty(len(ref) - 1)
+        for i in range(1, len(ref)):
+            diff = flow(self._dis, ref[i - 1], ref[i]) - flow(self._dis, rec[i - 1], rec[i])
+            out[i - 1] = np.sqrt(_sq_norm(diff), dtype=np.float64).mean()
+        return out
+
+    def _protocol(self) -> dict:
+        return {"definition": "mean over pixels of ||F_ref(t-1->t) - F_rec(t-1->t)||_2",
+                "unit": "pixels (unscaled; TecoGAN tables show x10)", "crop": "none",
+                **flow_protocol(self._dis)}
+
+
+@register_metric
+class TemporalLpips(_PairMetric):
+    """tLP: how far the reconstruction's perceptual change between frames is from the
+    reference's (TecoGAN)."""
+
+    name = "tlp"
+    outputs = ("tlp",)
+    description = "tLP: |LPIPS-alex(rec t-1, rec t) - LPIPS-alex(ref t-1, ref t)|, mean"
+
+    def __init__(self, device: str = "cpu") -> None:
+        from benchmark.metrics.lpips import shared_distance  # torch only when tLP is used
+
+        self._distance = shared_distance("alex", str(device))
+        super().__init__(device)
+
+    @classmethod
+    def availability(cls) -> Availability:
+        try:
+            lpips = metric_class("lpips-alex")
+        except Exception as exc:  # noqa: BLE001 - any failure means tLP cannot run
+            return Availability(False, f"tLP needs the LPIPS metric: {exc}")
+        return lpips.availability()
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        d_ref = self._distance(ref[:-1], ref[1:])
+        d_rec = self._distance(rec[:-1], rec[1:])
+        return np.abs(d_rec - d_ref)
+
+    def _protocol(self) -> dict:
+        lpips = {k: v for k, v in self._distance.protocol().items() if k != "order"}
+        return {"definition": "|LPIPS(rec_{t-1}, rec_t) - LPIPS(ref_{t-1}, ref_t)|",
+                "unit": "unscaled (TecoGAN shows x100)", "lpips": lpips}
+
+
+@register_metric
+class WarpError(_PairMetric):
+    """Warping error (Lai et al. 2018): how much the reconstruction changes along the
+    reference's motion, outside occlusions."""
+
+    name = "warp-error"
+    outputs = ("warp-error",)
+    description = "warping error: masked MSE of rec t vs rec t-1 warped by reference flow"
+
+    def reset(self) -> None:
+        super().reset()
+        self._dis = dis_flow()
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        return luma_u8(chunk.rgb()) if reference else chunk.rgb()
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        return np.array([warp_error(self._dis, ref[i - 1], ref[i], rec[i - 1], rec[i])
+                         for i in range(1, len(ref))])
+
+    def _protocol(self) -> dict:
+        return {"definition": "sum(M * sum_c (rec_t - warp(rec_{t-1}))^2) / (3 sum(M))",
+                "scale": "RGB in [0, 1]; mean over channels and counted pixels",
+                "flow_source": "reference: backward t->t-1 warps, forward t-1->t checks",
+                "warp": "cv2.remap bilinear, replicated border",
+                "mask": f"|B+F~|^2 <= {FB_ALPHA}(|B|^2+|F~|^2)+{FB_BETA}; "
+                        f"|grad B|^2 <= {MB_ALPHA}|B|^2+{MB_BETA}; source inside frame",
+                **flow_protocol(self._dis)}
+
+
+@register_metric
+class Flicker(_PairMetric):
+    """Flicker: frame-to-frame changes of mean brightness the reference does not have."""
+
+    name = "flicker"
+    outputs = ("flicker",)
+    description = "flicker: |change of mean luma (rec) - change of mean luma (ref)|, 8-bit units"
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        return luma(chunk.rgb()).mean(axis=(1, 2), dtype=np.float64)
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        return np.abs(np.diff(rec) - np.diff(ref))
+
+    def _protocol(self) -> dict:
+        return {"definition": "|(Ym(rec_t) - Ym(rec_{t-1})) - (Ym(ref_t) - Ym(ref_{t-1}))|",
+                "luma": LUMA_NOTE + ", frame mean", "unit": "8-bit luma levels"}
