@@ -12,6 +12,7 @@ import concurrent.futures as cf
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
@@ -126,6 +127,14 @@ def run_job(job: Job, store_root: str) -> dict:
             "label": f"{job.method}/{seq.name}/{job.rate_point.label}"}
 
 
+def _init_worker(threads: int) -> None:
+    """Share the cores between workers: oversubscribed torch threads are many times slower."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 @dataclass
 class RunSummary:
     """What a run did."""
@@ -164,7 +173,9 @@ def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool 
                 finished(run_job(job, str(store.root)), 0)
         else:
             ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                        initializer=_init_worker, initargs=(threads,)) as pool:
                 pending = {pool.submit(run_job, job, str(store.root)) for job in todo}
                 try:
                     while pending:
