@@ -59,7 +59,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.store import ResultStore
 
     out = args.output or str(Path(args.results) / "report")
-    files = write_report(ResultStore(args.results), out)
+    files = write_report(ResultStore(args.results), out, anchor=args.anchor,
+                         bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear)
     for path in files:
         print(path)
     return 0
@@ -152,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report)
     report.add_argument("results", nargs="?", default=DEFAULT_OUT)
     report.add_argument("--output", help="folder for tables and plots (default RESULTS/report)")
+    report.add_argument("--anchor", default="x265", help="BD anchor method (default x265, LD)")
+    report.add_argument("--bd-method", default="pchip", choices=("pchip", "akima", "cubic"))
+    report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
+    report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
 
     export = add("export", cmd_export)
     export.add_argument("results", nargs="?", default=DEFAULT_OUT)

@@ -14,8 +14,9 @@ import torch
 from benchmark import weights
 from benchmark.errors import UlvrError
 from benchmark.metrics import i3d
+from tests.conftest import shared_fixture
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "i3d"
+FIXTURES = shared_fixture("i3d")
 INPUTS = ("bikes", "pattern")
 
 

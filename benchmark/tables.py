@@ -1,0 +1,67 @@
+"""Table writers: Markdown, CSV and LaTeX (booktabs, best value per column in bold)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+
+
+def _fmt(value: object, digits: int = 4) -> str:
+    if isinstance(value, float):
+        return "--" if math.isnan(value) else f"{value:.{digits}g}" if abs(value) < 1e-3 \
+            else f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{value:.0f}"
+    return str(value)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub-style Markdown table."""
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(False)]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"),
+                 ("#", r"\#")):
+        text = text.replace(a, b)
+    return text
+
+
+def to_latex(table: pd.DataFrame, best: dict[str, str], caption: str = "") -> str:
+    """booktabs tabular; `best` maps column -> 'max' or 'min': that column's best is bold."""
+    bold: dict[str, float] = {}
+    for col, how in best.items():
+        vals = pd.to_numeric(table[col], errors="coerce").dropna() if col in table else []
+        if len(vals):
+            bold[col] = vals.max() if how == "max" else vals.min()
+    align = "".join("r" if pd.api.types.is_numeric_dtype(table[c]) else "l" for c in table)
+    lines = [r"\begin{table}[t]", r"\centering"]
+    if caption:
+        lines.append(rf"\caption{{{_latex_escape(caption)}}}")
+    lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+              " & ".join(_latex_escape(str(c)) for c in table.columns) + r" \\", r"\midrule"]
+    for row in table.itertuples(False):
+        cells = []
+        for col, value in zip(table.columns, row, strict=True):
+            cell = _latex_escape(_fmt(value))
+            if col in bold and isinstance(value, float) and value == bold[col]:
+                cell = rf"\textbf{{{cell}}}"
+            cells.append(cell)
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(table: pd.DataFrame, stem: Path, best: dict[str, str], title: str,
+                 notes: list[str] | None = None) -> list[Path]:
+    """STEM.md, STEM.csv and STEM.tex; returns the paths."""
+    md = stem.with_suffix(".md")
+    md.write_text(f"# {title}\n\n" + to_markdown(table)
+                  + "".join(f"\n{note}\n" for note in notes or []))
+    csv = stem.with_suffix(".csv")
+    table.to_csv(csv, index=False)
+    tex = stem.with_suffix(".tex")
+    tex.write_text(to_latex(table, best, title))
+    return [md, csv, tex]
