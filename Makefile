@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= results/embedded
 JOBS   ?= 2
+METRICS ?= psnr,ms-ssim,vmaf,lpips-alex,fvd,tof,tlp,warp-error,flicker
 
 .PHONY: install demo test test-all lint clean
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/ulvr run --dataset embedded --out $(OUT) --jobs $(JOBS)
+	$(BIN)/ulvr run --dataset embedded --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
 
 lint: install

@@ -123,6 +123,54 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_regress(args: argparse.Namespace) -> int:
+    """Compare candidate results with reference results; exit 1 on a regression."""
+    import tempfile
+
+    from benchmark.regress import compare, parse_tolerances, write_verdict
+    from benchmark.store import ResultStore
+
+    reference = ResultStore(args.reference)
+    candidate_dir = args.candidate
+    if args.method:
+        candidate_dir = candidate_dir or tempfile.mkdtemp(prefix="ulvr-candidate-")
+        _run_candidate(reference, args, candidate_dir)
+    if not candidate_dir:
+        raise UlvrError("give --candidate DIR, or --method NAME (and --checkpoint PATH) to run "
+                        "the candidate")
+    result = compare(reference, ResultStore(candidate_dir), parse_tolerances(args.tolerance))
+    verdict = write_verdict(result, Path(args.output))
+    bad = result[result["regression"]] if len(result) else result
+    if len(bad):
+        cols = ["dataset", "sequence", "method", "rate_point", "metric", "reference",
+                "candidate", "tolerance", "why"]
+        print(bad[cols].to_string(index=False))
+    print(f"{verdict['compared']} comparisons, {verdict['regressions']} regressions "
+          f"-> {'FAIL' if verdict['regressions'] else 'PASS'} ({args.output})")
+    return 1 if verdict["regressions"] else 0
+
+
+def _run_candidate(reference, args: argparse.Namespace, out: str) -> None:
+    """Run the candidate method on the reference's suite, rate points and metrics."""
+    from benchmark.manifest import load_dataset
+    from benchmark.runner import plan_jobs, run_jobs
+    from benchmark.store import ResultStore
+
+    ref = reference.dataframe()
+    ref = ref[ref["method"] == args.method]
+    if ref.empty:
+        raise UlvrError(f"the reference results hold no '{args.method}' jobs to compare with")
+    records = [r for r in reference.records() if r.get("method") == args.method]
+    metrics = tuple(sorted({m for r in records for m in r.get("metric_names", [])}))
+    suite = args.suite or ref["dataset"].iloc[0]
+    frames = int(ref["frames"].max())
+    dataset = load_dataset(suite, args.data_root, max_frames=frames)
+    options = {args.method: {"checkpoint": args.checkpoint}} if args.checkpoint else {}
+    jobs = plan_jobs(list(dataset.sequences), [args.method], metrics, options,
+                     rate_points=sorted(set(ref["rate_point"])), device=args.device)
+    run_jobs(jobs, ResultStore(out), workers=args.jobs, progress=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ulvr", description="ULVR-Bench: video reconstruction "
                                      "from ultra-low-bitrate representations")
@@ -164,6 +212,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = add("list", cmd_list)
     lst.add_argument("what", choices=("methods", "metrics", "datasets"))
+
+    regress = add("regress", cmd_regress)
+    regress.add_argument("--reference", required=True, help="folder of reference results")
+    regress.add_argument("--candidate", help="folder of candidate results (or where to run it)")
+    regress.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE")
+    regress.add_argument("--method", help="run this method as the candidate first")
+    regress.add_argument("--checkpoint", help="candidate checkpoint passed to the method")
+    regress.add_argument("--suite", help="dataset to run the candidate on (default: reference's)")
+    regress.add_argument("--data-root")
+    regress.add_argument("--jobs", type=int, default=1)
+    regress.add_argument("--device", default="cpu")
+    regress.add_argument("--output", default="regress.json", help="JSON verdict path")
 
     compare = add("compare", cmd_compare)
     compare.add_argument("reference")
