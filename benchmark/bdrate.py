@@ -40,6 +40,12 @@ def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.nd
     if min(len(ra), len(rt)) < MIN_POINTS or not all(np.isfinite(x).all() for x in
                                                       (ra, ma, rt, mt)):
         return float("nan"), float("nan")
+    for rates, values, who in ((ra, sign * ma, "anchor"), (rt, sign * mt, "test")):
+        ordered = values[np.argsort(rates)]
+        if not (np.diff(ordered) > 0).all():
+            warnings.warn(f"the {who} curve is not monotonic in rate for this metric: BD value "
+                          "set to NaN", stacklevel=2)
+            return float("nan"), float("nan")
     rate = _checked(overlap(ma, mt), min_overlap, "metric",
                     lambda: bd.bd_rate(ra, sign * ma, rt, sign * mt, method,
                                        require_matching_points=False, min_overlap=0))

@@ -61,6 +61,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.output or str(Path(args.results) / "report")
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
                          bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear)
+    if args.html:
+        from benchmark.html import write_html
+
+        files.append(write_html(ResultStore(args.results), Path(out), Path(out) / "index.html"))
     for path in files:
         print(path)
     return 0
@@ -205,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--bd-method", default="pchip", choices=("pchip", "akima", "cubic"))
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
+    report.add_argument("--html", action="store_true", help="also write the leaderboard page")
 
     export = add("export", cmd_export)
     export.add_argument("results", nargs="?", default=DEFAULT_OUT)

@@ -52,3 +52,9 @@ def test_bd_table_and_short_anchor():
 
     with pytest.raises(UlvrError, match="at least 3"):
         bd_table(pd.DataFrame(rows[:2] + rows[4:]), "anchor", ["psnr-rgb"], {})
+
+
+def test_non_monotonic_curve_gives_nan():
+    with pytest.warns(UserWarning, match="monotonic"):
+        rate, delta = bd_pair(RATE, PSNR, RATE, np.array([30.0, 29.0, 35.0, 36.0]))
+    assert np.isnan(rate) and np.isnan(delta)
