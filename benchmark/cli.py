@@ -60,7 +60,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = args.output or str(Path(args.results) / "report")
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
-                         bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear)
+                         bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
+                         force=args.force)
     if args.html:
         from benchmark.html import write_html
 
@@ -210,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
     report.add_argument("--html", action="store_true", help="also write the leaderboard page")
+    report.add_argument("--force", action="store_true",
+                        help="report records of different harness versions together")
 
     export = add("export", cmd_export)
     export.add_argument("results", nargs="?", default=DEFAULT_OUT)

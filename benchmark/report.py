@@ -76,11 +76,15 @@ def _direction(metric: str) -> bool:
 
 def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ...] = TABLE_METRICS,
                  anchor: str = "x265", bd_method: str = "pchip", x_axis: str = "bpp",
-                 log_x: bool = True) -> list[Path]:
+                 log_x: bool = True, force: bool = False) -> list[Path]:
     """Write RD tables, BD tables and RD plots per dataset; returns the files written."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     frame = store.dataframe()
+    versions = sorted(set(frame["ulvr_version"].dropna()))
+    if len(versions) > 1 and not force:
+        raise UlvrError(f"'{store.root}' mixes results of harness versions {', '.join(versions)}:"
+                        " re-run them with one version, or pass --force to report them together")
+    out_dir.mkdir(parents=True, exist_ok=True)
     table = rd_table(frame, fvd_table(store))
     written = []
     for dataset, part in table.groupby("dataset"):

@@ -52,3 +52,24 @@ def test_regress_runs_the_candidate_itself(tmp_path, carphone):
     verdict = json.loads(out.read_text())
     # the run covers all 3 embedded sequences; those in the reference are compared
     assert code == 0 and verdict["passed"] and verdict["compared"] > 0
+
+
+def test_committed_reference_results_are_complete():
+    """results/reference/embedded holds the demo's suite: every classical job succeeded."""
+    from pathlib import Path
+
+    store = ResultStore(Path(__file__).resolve().parents[1] / "results" / "reference" / "embedded")
+    frame = store.dataframe()
+    assert len(frame) == 75 and (frame["status"] == "ok").all()
+    assert {"psnr-rgb", "ms-ssim", "lpips-alex", "vmaf", "tof"} <= set(frame.columns)
+
+
+def test_report_refuses_mixed_harness_versions(tmp_path, carphone, capsys):
+    ref = _reference(tmp_path, carphone)
+    path = next((ref / "records").rglob("qp42__*.json"))
+    record = json.loads(path.read_text())
+    record["versions"]["ulvr-bench"] = "0.0.1"
+    path.write_text(json.dumps(record))
+    assert main(["report", str(ref)]) == 2
+    assert "mixes results of harness versions" in capsys.readouterr().err
+    assert main(["report", str(ref), "--force"]) == 0
