@@ -243,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand; user errors become one line on stderr and exit 2."""
+    from benchmark.alloc import bound_heap_growth
+
+    bound_heap_growth()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -129,6 +129,9 @@ def run_job(job: Job, store_root: str) -> dict:
 
 def _init_worker(threads: int) -> None:
     """Share the cores between workers: oversubscribed torch threads are many times slower."""
+    from benchmark.alloc import bound_heap_growth
+
+    bound_heap_growth()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
 
