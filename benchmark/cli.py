@@ -62,6 +62,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
                          bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
                          force=args.force)
+    if args.sequence:
+        from benchmark.figures import plot_per_frame, qualitative_grid
+
+        store = ResultStore(args.results)
+        dataset = args.dataset or store.dataframe()["dataset"].iloc[0]
+        files += plot_per_frame(store, dataset, args.sequence, args.frame_metric, args.bpp,
+                                Path(out))
+        files += qualitative_grid(store, dataset, args.sequence, args.bpp, Path(out))
     if args.html:
         from benchmark.html import write_html
 
@@ -211,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
     report.add_argument("--html", action="store_true", help="also write the leaderboard page")
+    report.add_argument("--sequence", help="also draw per-frame curves and a qualitative grid "
+                        "for this sequence")
+    report.add_argument("--dataset", help="dataset of --sequence (default: the first)")
+    report.add_argument("--bpp", type=float, default=0.005,
+                        help="per method, use the rate point closest to this bpp")
+    report.add_argument("--frame-metric", default="psnr-rgb")
     report.add_argument("--force", action="store_true",
                         help="report records of different harness versions together")
 

@@ -29,7 +29,7 @@ from benchmark.manifest import Sequence
 from benchmark.metrics.base import create_metric, evaluate
 from benchmark.provenance import versions
 from benchmark.registry import RatePoint, create_method
-from benchmark.store import STATUS_FAILED, STATUS_OK, ResultStore
+from benchmark.store import STATUS_FAILED, STATUS_OK, ResultStore, write_png_atomic
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
 
@@ -82,6 +82,17 @@ def is_done(job: Job, store: ResultStore) -> bool:
     return set(job.metrics) <= set(record.get("metric_names", []))
 
 
+def tap_frame(chunks, index: int, path: Path):
+    """Pass chunks through, saving frame `index` as a PNG (atomically) on the way: the
+    qualitative figures need one decoded frame per job, not the whole video."""
+    seen = 0
+    for chunk in chunks:
+        if seen <= index < seen + chunk.n:
+            write_png_atomic(chunk.rgb()[index - seen], path)
+        seen += chunk.n
+        yield chunk
+
+
 def run_job(job: Job, store_root: str) -> dict:
     """Run one job in this process and write its record; never raises for a job failure."""
     store = ResultStore(store_root)
@@ -103,7 +114,10 @@ def run_job(job: Job, store_root: str) -> dict:
         bits = recon.stream_bits()
         metrics = [create_metric(name, device=job.device) for name in job.metrics]
         t0 = time.perf_counter()
-        results = evaluate(seq.frames(), recon.frames, metrics)
+        preview = job.record_path(store).with_suffix(".png")
+        ref_preview = store.reference_preview(seq.dataset, seq.name, seq.start)
+        results = evaluate(tap_frame(seq.frames(), seq.num_frames // 2, ref_preview),
+                           tap_frame(recon.frames, seq.num_frames // 2, preview), metrics)
         recon.timings["metrics_s"] = time.perf_counter() - t0
         total = sum(bits.values())
         record.update(

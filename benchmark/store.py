@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from benchmark.errors import UlvrError
@@ -30,6 +31,10 @@ class ResultStore:
                  key: str) -> Path:
         safe = method.replace(":", "_").replace("/", "_")
         return self.records_dir / dataset / safe / sequence / f"{rate_point}__{key}.json"
+
+    def reference_preview(self, dataset: str, sequence: str, start: int) -> Path:
+        """Where the reference frame matching the jobs' preview frames is kept."""
+        return self.records_dir / dataset / "_reference" / f"{sequence}__{start}.png"
 
     def read(self, path: Path) -> dict | None:
         """A record, or None when absent or unreadable (treated as not done)."""
@@ -63,6 +68,7 @@ class ResultStore:
                 continue
             record = self.read(path)
             if record is not None:
+                record["_path"] = str(path)  # where it lives (for its preview frame)
                 yield record
 
     def dataframe(self, include_failed: bool = True) -> pd.DataFrame:
@@ -77,6 +83,21 @@ class ResultStore:
         return frame.reset_index(drop=True)
 
 
+def write_png_atomic(frame: np.ndarray, path: Path) -> None:
+    """Save an (H, W, 3) uint8 frame as PNG via temp file + rename."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        Image.fromarray(frame).save(tmp, format="PNG")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def flatten(record: dict) -> dict:
     """A record as one flat table row (per-frame curves left out)."""
     row = {k: record.get(k) for k in ("dataset", "sequence", "segment", "method", "kind",
@@ -84,6 +105,7 @@ def flatten(record: dict) -> dict:
                                       "fps", "bpp", "kbps", "total_bits", "status", "error",
                                       "key")}
     row["rate_point"] = record.get("rate_point", {}).get("label")
+    row["group"] = record.get("group", "")
     for stream, bits in record.get("bits", {}).items():
         row[f"bits_{stream}"] = bits
     for name, value in record.get("timings", {}).items():
