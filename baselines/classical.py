@@ -185,7 +185,18 @@ class X264(FfmpegCodec):
                 "-bsf:v", "filter_units=remove_types=6"]
 
     def versions(self) -> dict:
-        return {"ffmpeg": ffmpeg_version(), "libx264": "as linked in ffmpeg (see ffmpeg)"}
+        return {"ffmpeg": ffmpeg_version(), "libx264": _x264_version()}
+
+
+@functools.cache
+def _x264_version() -> str:
+    """x264 writes its version only into an SEI (which the adapter strips): encode one tiny
+    frame with the SEI kept and read it there."""
+    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                          "color=c=gray:s=64x64:d=0.04", "-frames:v", "1", "-c:v", "libx264",
+                          "-f", "h264", "-"], capture_output=True)
+    match = re.search(rb"x264 - core (\d+)(?: (r\d+ [0-9a-f]+))?", out.stdout)
+    return match.group(0).decode() if match else "unknown"
 
 
 @register("x265")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.report import provenance
 from benchmark.store import ResultStore
 
 STYLE = """
@@ -44,19 +45,6 @@ def _table(frame: pd.DataFrame, css: str) -> str:
                          border=0)
 
 
-def _provenance(store: ResultStore) -> dict:
-    versions: dict[str, set] = {}
-    protocols: dict[str, str] = {}
-    for record in store.records():
-        for key, value in record.get("versions", {}).items():
-            versions.setdefault(key, set()).add(str(value))
-        for name, proto in record.get("metric_protocols", {}).items():
-            proto = {k: v for k, v in proto.items() if k != "clips"}
-            protocols[name] = json.dumps(proto, sort_keys=True)
-    return {"versions": {k: sorted(v) for k, v in sorted(versions.items())},
-            "protocols": protocols}
-
-
 def write_html(store: ResultStore, report_dir: Path, path: Path) -> Path:
     """Build the page from the report's CSV tables and PNG plots plus the records' provenance."""
     report_dir = Path(report_dir)
@@ -86,7 +74,7 @@ def write_html(store: ResultStore, report_dir: Path, path: Path) -> Path:
         return "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>'
                        for v in ["all", *values])
 
-    prov = _provenance(store)
+    prov = provenance(list(store.records()))
     page = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>ULVR-Bench leaderboard
 </title><style>{STYLE}</style></head><body><h1>ULVR-Bench leaderboard</h1>
 <p>Dataset <select id="dataset" onchange="applyFilter()">{options(datasets)}</select>

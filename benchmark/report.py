@@ -86,13 +86,15 @@ def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ..
                         " re-run them with one version, or pass --force to report them together")
     out_dir.mkdir(parents=True, exist_ok=True)
     table = rd_table(frame, fvd_table(store))
+    all_records = list(store.records())
     written = []
     for dataset, part in table.groupby("dataset"):
         present = [m for m in metrics if m in part.columns and part[m].notna().any()]
         cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present]
         if "fvd_clips" in part.columns and part["fvd_clips"].notna().any():
             cols.append("fvd_clips")
-        notes = _notes(part, frame[frame["dataset"] == dataset])
+        dataset_records = [r for r in all_records if r.get("dataset") == dataset]
+        notes = _notes(part, frame[frame["dataset"] == dataset], dataset_records)
         best = {m: "min" if _direction(m) else "max" for m in present}
         written += write_tables(part[cols], out_dir / f"rd_table_{dataset}", best,
                                 f"RD table: {dataset}", notes)
@@ -113,14 +115,23 @@ def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ..
             bd_notes = [f"Anchor: {anchor}; interpolation: {bd_method}; rate: {x_axis}. "
                         "BD-rate < 0 means fewer bits for the same quality."]
             bd_notes += sorted({f"Warning: {w.message}" for w in caught})
+            bd_notes.append(provenance_note(dataset_records))
             written += write_tables(bd.drop(columns=["dataset"]), out_dir / f"bd_table_{dataset}",
                                     bd_best, f"BD table vs {anchor}: {dataset}", bd_notes)
         for metric in present:
             written += plot_rd(part, dataset, metric, out_dir, x_axis, log_x)
+        groups = sorted(g for g in frame.loc[frame["dataset"] == dataset, "group"].dropna()
+                        .unique() if g) if "group" in frame.columns else []
+        for group in groups if len(groups) > 1 else []:
+            sub_frame = frame[(frame["dataset"] == dataset) & (frame["group"] == group)]
+            sub_table = rd_table(sub_frame)
+            written += write_tables(sub_table[[c for c in cols if c in sub_table.columns]],
+                                    out_dir / f"rd_table_{dataset}_class{group}", best,
+                                    f"RD table: {dataset}, class {group}", notes)
     return written
 
 
-def _notes(table: pd.DataFrame, records: pd.DataFrame) -> list[str]:
+def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict]) -> list[str]:
     notes = ["Frame-weighted means over sequences; `jobs` = succeeded/sequences; a row with a "
              "missing or failed job shows NaN (--)."]
     failed = records[records["status"] != STATUS_OK]
@@ -128,9 +139,32 @@ def _notes(table: pd.DataFrame, records: pd.DataFrame) -> list[str]:
               for r in failed.itertuples()]
     if "fvd_warning" in table.columns:
         notes += sorted({f"Note: {w}" for w in table["fvd_warning"].dropna() if w})
-    versions = sorted(set(records["ulvr_version"].dropna()))
-    notes.append(f"Harness version(s): {', '.join(versions)}")
+    notes.append(provenance_note(store_records))
     return notes
+
+
+def provenance(records: list[dict]) -> dict:
+    """Versions (harness, commit, ffmpeg, encoders, weights) and metric protocols behind a set
+    of records: every table and page states them."""
+    versions: dict[str, set] = {}
+    protocols: dict[str, str] = {}
+    for record in records:
+        for key, value in record.get("versions", {}).items():
+            versions.setdefault(key, set()).add(str(value))
+        for name, proto in record.get("metric_protocols", {}).items():
+            protocols[name] = ", ".join(f"{k}={v}" for k, v in sorted(proto.items())
+                                        if k != "clips")
+    return {"versions": {k: sorted(v) for k, v in sorted(versions.items())},
+            "protocols": dict(sorted(protocols.items()))}
+
+
+def provenance_note(records: list[dict]) -> str:
+    """Provenance as text lines for table footers."""
+    prov = provenance(records)
+    lines = ["Provenance:"]
+    lines += [f"- {k}: {'; '.join(v)}" for k, v in prov["versions"].items()]
+    lines += [f"- protocol {k}: {v}" for k, v in prov["protocols"].items()]
+    return "\n".join(lines)
 
 
 def plot_rd(table: pd.DataFrame, dataset: str, metric: str, out_dir: Path, x_axis: str = "bpp",

@@ -63,5 +63,6 @@ def write_tables(table: pd.DataFrame, stem: Path, best: dict[str, str], title: s
     csv = stem.with_suffix(".csv")
     table.to_csv(csv, index=False)
     tex = stem.with_suffix(".tex")
-    tex.write_text(to_latex(table, best, title))
+    tex.write_text("".join(f"% {line}\n" for note in notes or [] for line in note.splitlines())
+                   + to_latex(table, best, title))
     return [md, csv, tex]
