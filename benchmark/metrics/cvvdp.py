@@ -8,17 +8,15 @@ default); the video is assumed BT.709 SDR, decoded to RGB by the harness.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 
 import benchmark.torch_setup  # noqa: F401  (cvvdp imports torchvision)
-from benchmark.errors import UlvrError
 from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.spool import PairSpool
 from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk, Y4MVideo, Y4MWriter
+from benchmark.video_io import FrameChunk, Y4MVideo
 
 DISPLAY = "standard_4k"
 
@@ -77,35 +75,25 @@ class ColorVideoVdp(Metric):
         return Availability(True)
 
     def reset(self) -> None:
-        if getattr(self, "_dir", None):
-            shutil.rmtree(self._dir, ignore_errors=True)
-        self._dir: Path | None = None
-        self._writers: tuple[Y4MWriter, Y4MWriter] | None = None
+        if getattr(self, "_spool", None):
+            self._spool.cleanup()
+        self._spool = PairSpool("cvvdp", self.fps)
 
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        if self._writers is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="ulvr-cvvdp-"))
-            self._writers = tuple(Y4MWriter(self._dir / f"{n}.y4m", reference.width,
-                                            reference.height, self.fps, reference.bit_depth)
-                                  for n in ("ref", "dist"))
-        self._writers[0].write(reference)
-        self._writers[1].write(reconstruction)
+        self._spool.write(reference, reconstruction)
 
     def compute(self) -> MetricResult:
         import pycvvdp
 
-        if self._writers is None:
-            raise UlvrError("cvvdp of an empty video")
-        for writer in self._writers:
-            writer.close()
+        self._spool.close("cvvdp")
         try:
             metric = pycvvdp.cvvdp(display_name=DISPLAY, device=torch.device(self.device),
                                    quiet=True)
             with torch.inference_mode():
                 jod, _ = metric.predict_video_source(
-                    _source(self._dir / "ref.y4m", self._dir / "dist.y4m", self.fps))
+                    _source(self._spool.reference, self._spool.distorted, self.fps))
         finally:
-            self.reset()
+            self._spool.cleanup()
         return MetricResult({"cvvdp": float(jod)}, {},
-                            {"display": DISPLAY, "fps": self.fps, "version": pycvvdp.__version__
-                             if hasattr(pycvvdp, "__version__") else "unknown"})
+                            {"display": DISPLAY, "fps": self.fps,
+                             "version": getattr(pycvvdp, "__version__", "unknown")})

@@ -1,24 +1,22 @@
 """VMAF through ffmpeg's libvmaf filter (the imageio-ffmpeg binary), default model, on YUV.
 
-Frames stream to two Y4M files in a temporary folder (disk, not memory) at the source bit
-depth; compute() runs libvmaf once over the pair and reads its per-frame JSON log. libvmaf's
-first input is the distorted video, the second the reference.
+Frames stream to two Y4M files in a temporary folder (disk, not memory; see `spool`) at the
+source bit depth; compute() runs libvmaf once over the pair and reads its per-frame JSON log.
+libvmaf's first input is the distorted video, the second the reference.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe, run_ffmpeg
 from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.spool import PairSpool
 from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk, Y4MWriter
+from benchmark.video_io import FrameChunk
 
 MODEL = "version=vmaf_v0.6.1"
 
@@ -57,35 +55,21 @@ class Vmaf(Metric):
         return Availability(True)
 
     def reset(self) -> None:
-        if getattr(self, "_dir", None):
-            shutil.rmtree(self._dir, ignore_errors=True)
-        self._dir: Path | None = None
-        self._writers: tuple[Y4MWriter, Y4MWriter] | None = None
+        if getattr(self, "_spool", None):
+            self._spool.cleanup()
+        self._spool = PairSpool("vmaf")
 
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        if self._writers is None:
-            self._dir = Path(tempfile.mkdtemp(prefix="ulvr-vmaf-"))
-            self._writers = tuple(
-                Y4MWriter(self._dir / f"{name}.y4m", reference.width, reference.height, 25.0,
-                          reference.bit_depth) for name in ("ref", "dist"))
-        self._writers[0].write(reference)
-        self._writers[1].write(reconstruction)
+        self._spool.write(reference, reconstruction)
 
     def compute(self) -> MetricResult:
-        if self._writers is None:
-            raise UlvrError("VMAF of an empty video")
-        for writer in self._writers:
-            writer.close()
+        self._spool.close("VMAF")
         try:
-            log = vmaf_log(self._dir / "dist.y4m", self._dir / "ref.y4m", self._dir / "vmaf.json")
+            log = vmaf_log(self._spool.distorted, self._spool.reference,
+                           self._spool.dir / "vmaf.json")
         finally:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir, self._writers = None, None
+            self._spool.cleanup()
         frames = [f["metrics"]["vmaf"] for f in log["frames"]]
         return MetricResult({"vmaf": float(sum(frames) / len(frames))}, {"vmaf": frames},
                             {"model": MODEL, "libvmaf": log.get("version", "unknown"),
                              "pooling": "mean of per-frame scores"})
-
-    def __del__(self) -> None:
-        if getattr(self, "_dir", None):
-            shutil.rmtree(self._dir, ignore_errors=True)
