@@ -104,19 +104,7 @@ class DistsScore:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        a, b = np.asarray(a), np.asarray(b)
-        if a.ndim == 3:
-            a, b = a[None], b[None]
-        if a.shape != b.shape:
-            raise ValueError(f"DISTS of frames of different shapes {a.shape} and {b.shape}")
-        step = lpips_metric.frames_per_batch(a.shape[1], a.shape[2])
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(a), step):
-                x = to_unit_rgb(a[i:i + step], self.device)
-                y = to_unit_rgb(b[i:i + step], self.device)
-                out.append(self.model(x, y).reshape(-1).double().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        return lpips_metric.score_pairs(self.model, to_unit_rgb, a, b, self.device, "DISTS")
 
     def protocol(self) -> dict:
         """How the scores are computed, for result records."""

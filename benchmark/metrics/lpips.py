@@ -227,6 +227,24 @@ def frames_per_batch(height: int, width: int) -> int:
     return max(1, MAX_BATCH_PIXELS // (height * width))
 
 
+def score_pairs(model: torch.nn.Module, convert, a: np.ndarray, b: np.ndarray,
+                device: torch.device, what: str) -> np.ndarray:
+    """Per-pair scores (n,) float64 of a two-input network on (n, H, W, 3) or (H, W, 3) uint8
+    frames, in batches of about MAX_BATCH_PIXELS; `convert` maps uint8 frames to its input."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim == 3:
+        a, b = a[None], b[None]
+    if a.shape != b.shape:
+        raise ValueError(f"{what} of frames of different shapes {a.shape} and {b.shape}")
+    step = frames_per_batch(a.shape[1], a.shape[2])
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(a), step):
+            x, y = convert(a[i:i + step], device), convert(b[i:i + step], device)
+            out.append(model(x, y).reshape(-1).double().cpu().numpy())
+    return np.concatenate(out) if out else np.zeros(0)
+
+
 class LpipsDistance:
     """LPIPS between pairs of uint8 RGB frames, batched; reusable outside the metric (tLP)."""
 
@@ -238,19 +256,7 @@ class LpipsDistance:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair distances (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        a, b = np.asarray(a), np.asarray(b)
-        if a.ndim == 3:
-            a, b = a[None], b[None]
-        if a.shape != b.shape:
-            raise ValueError(f"LPIPS of frames of different shapes {a.shape} and {b.shape}")
-        step = frames_per_batch(a.shape[1], a.shape[2])
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(a), step):
-                x = to_model_input(a[i:i + step], self.device)
-                y = to_model_input(b[i:i + step], self.device)
-                out.append(self.model(x, y).reshape(-1).double().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        return score_pairs(self.model, to_model_input, a, b, self.device, "LPIPS")
 
     def protocol(self) -> dict:
         """How the distances are computed, for result records."""
