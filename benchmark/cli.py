@@ -17,6 +17,21 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _method_options(items: list[str] | None) -> dict[str, dict]:
+    """Parse repeated `--option METHOD.KEY=VALUE` into {method: {key: value}} (YAML scalars)."""
+    import yaml
+
+    options: dict[str, dict] = {}
+    for item in items or []:
+        head, sep, value = item.partition("=")
+        method, dot, key = head.partition(".")
+        if not (sep and dot and method and key):
+            raise UlvrError(f"bad --option '{item}': write METHOD.KEY=VALUE, "
+                            "e.g. causal-diffusion.steps=2")
+        options.setdefault(method, {})[key] = yaml.safe_load(value)
+    return options
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run methods on a dataset into a results store, then write the report."""
     from benchmark.manifest import load_dataset
@@ -30,14 +45,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in metrics:
         metric_class(name)
     methods = _csv(args.methods)
+    options = _method_options(args.option)
     for name in methods:
-        available = create_method(name).availability()
+        available = create_method(name, **options.get(name, {})).availability()
         if not available.ok:
             raise UlvrError(f"method '{name}' is unavailable here: {available.reason}")
     dataset = load_dataset(args.dataset, args.data_root, max_frames=args.frames,
                            sequences=_csv(args.sequences) if args.sequences else None)
     store = ResultStore(args.out)
-    jobs = plan_jobs(list(dataset.sequences), methods, metrics,
+    jobs = plan_jobs(list(dataset.sequences), methods, metrics, options,
                      rate_points=_csv(args.rate_points) if args.rate_points else None,
                      device=args.device)
     summary = run_jobs(jobs, store, workers=args.jobs, force=args.force,
@@ -207,7 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", default=DEFAULT_OUT, help="results folder")
     run.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
     run.add_argument("--force", action="store_true", help="re-run finished jobs")
-    run.add_argument("--device", default="cpu")
+    run.add_argument("--device", default="cpu", help="cpu or cuda: where learned methods and "
+                     "metrics run")
+    run.add_argument("--option", action="append", metavar="METHOD.KEY=VALUE",
+                     help="a method option, e.g. x265.preset=slow (repeatable)")
     run.add_argument("--no-report", action="store_true")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -78,6 +78,7 @@ class Method(ABC):
     kind: MethodKind = MethodKind.CLASSICAL
     causal: bool = True
     description: str = ""
+    device: str = "cpu"     # set by the runner from --device; learned methods run their nets there
 
     def __init__(self, **options: object) -> None:
         self.options = options

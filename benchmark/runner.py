@@ -108,6 +108,7 @@ def run_job(job: Job, store_root: str) -> dict:
     started = time.perf_counter()
     try:
         method = create_method(job.method, **job.method_options)
+        method.device = job.device
         record.update(kind=method.kind.value, causal=method.causal,
                       config_hash=method.config_hash())
         recon = method.run(seq, job.rate_point, workdir)
