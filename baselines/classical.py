@@ -43,6 +43,7 @@ class FfmpegCodec(Method):
     suffix = ""             # bitstream file suffix
     pix_fmt = "yuv420p"     # what the encoder is fed
     size_multiple = 2       # coded width and height are padded up to a multiple of this
+    min_size = 2            # ... and up to at least this (x265 refuses pictures under 16x16)
     default_points: list[tuple[int, int]] = []
     version_pattern = ""    # regex on the encoder's log that captures its version
 
@@ -83,8 +84,8 @@ class FfmpegCodec(Method):
         qp, factor = int(rate_point.params["qp"]), int(rate_point.params.get("downscale", 1))
         scaled_w = max(2, sequence.width // factor // 2 * 2)
         scaled_h = max(2, sequence.height // factor // 2 * 2)
-        coded_w, coded_h = _round_up(scaled_w, self.size_multiple), _round_up(scaled_h,
-                                                                               self.size_multiple)
+        coded_w, coded_h = (max(self.min_size, _round_up(v, self.size_multiple))
+                            for v in (scaled_w, scaled_h))
         pre = []
         if factor > 1:
             pre.append(f"scale={scaled_w}:{scaled_h}:flags={DOWNSCALE_FILTER}")
@@ -205,6 +206,7 @@ class X265(FfmpegCodec):
 
     description = "H.265/HEVC (x265), low-delay P"
     encoder, muxer, suffix = "libx265", "hevc", ".265"
+    min_size = 16
     default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (51, 8)]
     version_pattern = r"HEVC encoder version (\S+)"
 

@@ -30,6 +30,14 @@ def embedded() -> list[Sequence]:
 
 
 @pytest.fixture(scope="session")
+def tiny_cdm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Tiny spatial, teacher and student checkpoints of the proposed method, trained once."""
+    from tests.cdm_fixtures import train_tiny
+
+    return train_tiny(tmp_path_factory.mktemp("cdm"))
+
+
+@pytest.fixture(scope="session")
 def carphone(embedded: list[Sequence]) -> Sequence:
     return next(s for s in embedded if s.name == "carphone")
 

@@ -1,0 +1,229 @@
+"""Harness adapters of the proposed system: `lowres-bicubic` (the trivial receiver) and
+`cdm-teacher` (the bidirectional conditional video diffusion decoder). Both decode the same two
+streams the sender writes, so they sit at exactly the same bits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmark.manifest import Sequence
+from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
+from benchmark.video_io import FrameChunk
+from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, read_metadata
+from methods.causal_diffusion.diffusion import condition_tensors, ddim_sample, full_context, to_uint8
+from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
+
+DEFAULT_POINTS = (
+    SenderParams(downscale=16, qp=51, key=32, label_scale=32, classes=4, label_interval=8),
+    SenderParams(downscale=16, qp=51, key=8, label_scale=16, classes=4, label_interval=1),
+    SenderParams(downscale=8, qp=51, key=1, label_scale=8, classes=4, label_interval=1),
+)
+
+
+class SenderMethod(Method):
+    """A receiver of the proposed sender's two streams; subclasses turn them into frames."""
+
+    kind = MethodKind.PROPOSED
+
+    def rate_points(self) -> list[RatePoint]:
+        return [p.rate_point() for p in DEFAULT_POINTS]
+
+    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
+        params = SenderParams.from_rate_point(rate_point)
+        start = time.perf_counter()
+        tx = transmit(sequence, params, workdir)
+        timings = {"encode_s": time.perf_counter() - start, **tx.timings}
+        return Reconstruction(streams=tx.streams, frames=self.receive(tx, timings),
+                              timings=timings, commands=tx.commands,
+                              info={**tx.info, **self.info()})
+
+    def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
+        raise NotImplementedError
+
+    def info(self) -> dict:
+        return {}
+
+
+@register("lowres-bicubic")
+class LowresBicubic(SenderMethod):
+    """The decoded low-resolution texture frames upsampled with bicubic (semantics unused):
+    the trivial reconstruction every learned decoder must beat at the same bits."""
+
+    description = "decoded low-res texture stream, bicubic upsampling (same bits as cdm)"
+    causal = True
+
+    def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
+        frames = []
+        for restoration, _labels, _palette, _age in tx.conditions():
+            frames.append(restoration)
+            if len(frames) == 8:
+                yield FrameChunk(rgb_frames=np.stack(frames))
+                frames = []
+        if frames:
+            yield FrameChunk(rgb_frames=np.stack(frames))
+
+
+class DiffusionReceiver(SenderMethod):
+    """Shared part of the diffusion decoders: checkpoint, device, padding, noise."""
+
+    default_checkpoint = ""
+    default_steps = 8
+
+    def __init__(self, checkpoint: str | None = None, steps: int | None = None,
+                 seed: int = 0, **options: object) -> None:
+        self.checkpoint = str(checkpoint or CHECKPOINT_DIR / self.default_checkpoint)
+        self.steps = int(steps or self.default_steps)
+        self.seed = int(seed)
+        super().__init__(checkpoint=self.checkpoint, steps=self.steps, seed=self.seed, **options)
+        self._model = None
+
+    def availability(self) -> Availability:
+        if not Path(self.checkpoint).exists():
+            return Availability(False, f"checkpoint {self.checkpoint} is missing: train it "
+                                       "with 'ulvr cdm train' (see the README beside it)")
+        return Availability(True)
+
+    def config(self) -> dict:
+        meta = read_metadata(self.checkpoint)
+        return {"name": self.name, "checkpoint_sha": _file_sha(self.checkpoint),
+                "model": meta.get("config"), "options": self.options}
+
+    def versions(self) -> dict:
+        return {"torch": torch.__version__, "checkpoint": Path(self.checkpoint).name,
+                "checkpoint_sha256": _file_sha(self.checkpoint)}
+
+    def model(self):
+        if self._model is None:
+            self._model, _ = load_checkpoint(self.checkpoint, self.device)
+        return self._model
+
+    def noise(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
+        """Initial noise of frame `index`: seeded per frame, so outputs are reproducible and do
+        not depend on how frames are grouped."""
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        return torch.randn(shape, generator=gen)
+
+    def autocast(self):
+        if str(self.device).startswith("cuda"):
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return torch.autocast("cpu", enabled=False)
+
+    def prepare(self, items: list, first: int):
+        """Padded model inputs (1, T, C, H', W') for a list of condition tuples."""
+        model = self.model()
+        rest = np.stack([c[0] for c in items])
+        sem, res = condition_tensors(rest, np.stack([c[1] for c in items]), items[0][2],
+                                     np.array([c[3] for c in items]),
+                                     model.config.semantic_classes)
+        h, w = rest.shape[1:3]
+        m = model.multiple
+        pad = (0, (-w) % m, 0, (-h) % m)
+        sem, res = (F.pad(v, pad, mode="replicate") for v in (sem, res))
+        noise = torch.stack([self.noise(first + i, (3, *sem.shape[-2:]))
+                             for i in range(len(items))])
+        dev = self.device
+        return noise[None].to(dev), sem[None].to(dev), res[None].to(dev), (h, w)
+
+
+@register("cdm-teacher")
+class CdmTeacher(DiffusionReceiver):
+    """The bidirectional teacher: windows of `window` frames denoised jointly (every frame sees
+    the whole window, future included) with a deterministic DDIM sampler."""
+
+    description = "conditional video diffusion, bidirectional teacher (DDIM)"
+    causal = False
+    default_checkpoint = "small-teacher.safetensors"
+    default_steps = 8
+
+    def __init__(self, window: int = 8, **options: object) -> None:
+        super().__init__(window=int(window), **options)
+        self.window = int(window)
+
+    def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
+        items, first, spent, evals = [], 0, 0.0, 0
+        conditions = tx.conditions()
+        while True:
+            for cond in conditions:
+                items.append(cond)
+                if len(items) == self.window:
+                    break
+            if not items:
+                break
+            t0 = time.perf_counter()
+            noise, sem, res, (h, w) = self.prepare(items, first)
+            with self.autocast():
+                out = ddim_sample(self.model(), noise, sem, res, self.steps,
+                                  lambda n=len(items): full_context(n, self.device))
+            frames = to_uint8(out[0, :, :, :h, :w])
+            spent += time.perf_counter() - t0
+            evals += self.steps * len(items)
+            timings.update(decode_s=spent, network_evals_per_frame=evals / (first + len(items)))
+            yield FrameChunk(rgb_frames=frames)
+            first += len(items)
+            items = []
+
+    def info(self) -> dict:
+        return {"steps": self.steps, "window": self.window, "sampler": "ddim"}
+
+
+def _file_sha(path: str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+@register("causal-diffusion")
+class CausalDiffusion(DiffusionReceiver):
+    """The proposed decoder: the distilled causal student, k denoising steps per block of b
+    frames with a KV cache of the last W frames; a frame is out once its own block is decoded."""
+
+    description = "proposed: causal few-step video diffusion decoder (KV-cache streaming)"
+    causal = True
+    default_checkpoint = "small-causal.safetensors"
+    default_steps = 2
+
+    def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
+                 **options: object) -> None:
+        super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
+        self.block, self.window, self.sinks = int(block), int(window), int(sinks)
+
+    def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
+        from methods.causal_diffusion.stream import StreamingDecoder
+
+        decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks)
+        items, first, spent, per_frame = [], 0, 0.0, []
+        conditions = tx.conditions()
+        while True:
+            for cond in conditions:
+                items.append(cond)
+                if len(items) == self.block:
+                    break
+            if not items:
+                break
+            t0 = time.perf_counter()
+            noise, sem, res, (h, w) = self.prepare(items, first)
+            with torch.no_grad(), self.autocast():
+                out = decoder.decode_block(noise, sem, res)
+            frames = to_uint8(out[0, :, :, :h, :w])
+            elapsed = time.perf_counter() - t0
+            spent += elapsed
+            per_frame += [elapsed / len(items)] * len(items)
+            first += len(items)
+            timings.update(decode_s=spent, decode_s_per_frame=per_frame,
+                           network_evals_per_frame=decoder.evaluations / first)
+            yield FrameChunk(rgb_frames=frames)
+            items = []
+
+    def info(self) -> dict:
+        return {"steps": self.steps, "block": self.block, "window": self.window,
+                "sinks": self.sinks, "sampler": "causal-streaming"}

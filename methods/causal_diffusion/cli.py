@@ -1,0 +1,112 @@
+"""`ulvr cdm ...`: parameter counts, training and distillation of the proposed method."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add the `cdm` command group to the ulvr parser."""
+    cdm = sub.add_parser("cdm", help="the proposed conditional video diffusion decoder")
+    inner = cdm.add_subparsers(dest="cdm_command", required=True)
+
+    params = inner.add_parser("params", help="parameter counts per component")
+    params.add_argument("--config", default="small", help="tiny, small or paper")
+    params.add_argument("--checkpoint", help="count a checkpoint's model instead")
+    params.set_defaults(func=cmd_params)
+
+    train = inner.add_parser("train", help="stage 1 (spatial) or stage 2 (teacher) training")
+    train.add_argument("--stage", choices=("spatial", "teacher"), required=True)
+    train.add_argument("--config", default="small")
+    train.add_argument("--init", help="checkpoint to start from (teacher: the spatial model)")
+    train.add_argument("--out", required=True, help="checkpoint path (.safetensors)")
+    train.add_argument("--steps", type=int, default=1000)
+    train.add_argument("--batch", type=int, default=8)
+    train.add_argument("--frames", type=int, default=1, help="frames per clip (teacher: 8)")
+    train.add_argument("--crop", type=int, default=64)
+    train.add_argument("--lr", type=float, default=2e-4)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--sequences", help="comma-separated training sequences (default all)")
+    train.add_argument("--max-frames", type=int, help="use at most this many training frames")
+    train.add_argument("--device", default="cpu")
+    train.add_argument("--threads", type=int, help="CPU threads for torch")
+    train.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
+    train.set_defaults(func=cmd_train)
+
+    dist = inner.add_parser("distill", help="temporal-only distillation into the causal student")
+    dist.add_argument("--teacher", required=True, help="the bidirectional teacher checkpoint")
+    dist.add_argument("--out", required=True, help="student checkpoint path (.safetensors)")
+    dist.add_argument("--steps", type=int, default=300, help="optimisation steps")
+    dist.add_argument("--student-steps", type=int, default=2, help="k denoising steps (1..4)")
+    dist.add_argument("--teacher-steps", type=int, default=16)
+    dist.add_argument("--block", type=int, default=1)
+    dist.add_argument("--window", type=int, default=16)
+    dist.add_argument("--frames", type=int, default=8)
+    dist.add_argument("--crop", type=int, default=64)
+    dist.add_argument("--batch", type=int, default=1)
+    dist.add_argument("--lr", type=float, default=5e-4)
+    dist.add_argument("--seed", type=int, default=0)
+    dist.add_argument("--sequences")
+    dist.add_argument("--max-frames", type=int)
+    dist.add_argument("--device", default="cpu")
+    dist.add_argument("--threads", type=int)
+    dist.set_defaults(func=cmd_distill)
+
+
+def _threads(args: argparse.Namespace) -> None:
+    if getattr(args, "threads", None):
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from methods.causal_diffusion.checkpoint import load_checkpoint
+    from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
+
+    if args.checkpoint:
+        model, _ = load_checkpoint(args.checkpoint)
+    else:
+        if args.config not in CONFIGS:
+            from benchmark.errors import UlvrError
+
+            raise UlvrError(f"unknown model config '{args.config}': choose from "
+                            f"{', '.join(CONFIGS)}")
+        model = VideoDenoiser(CONFIGS[args.config])
+    counts = component_parameters(model)
+    for name, value in counts.items():
+        print(f"{name:22s} {value:>12,d}  {100 * value / counts['total']:5.1f}%")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from methods.causal_diffusion.train import TrainSettings, train
+
+    _threads(args)
+    settings = TrainSettings(
+        stage=args.stage, config=args.config, steps=args.steps, batch=args.batch,
+        frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
+        sequences=args.sequences.split(",") if args.sequences else None,
+        max_frames=args.max_frames)
+    figures = train(settings, args.out, device=args.device, resume=args.resume)
+    print(json.dumps(figures, indent=1))
+    return 0
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from benchmark.errors import UlvrError
+    from methods.causal_diffusion.distill import DistillSettings, distill
+
+    if not 1 <= args.student_steps <= 4:
+        raise UlvrError("--student-steps must be between 1 and 4 (a few-step student)")
+    _threads(args)
+    settings = DistillSettings(
+        teacher=args.teacher, steps=args.steps, student_steps=args.student_steps,
+        teacher_steps=args.teacher_steps, block=args.block, window=args.window,
+        frames=args.frames, crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed,
+        sequences=args.sequences.split(",") if args.sequences else None,
+        max_frames=args.max_frames)
+    figures = distill(settings, args.out, device=args.device)
+    print(json.dumps(figures, indent=1))
+    return 0

@@ -1,0 +1,140 @@
+"""Lossless coding of a label-map video with temporal prediction and adaptive context models.
+
+Stream layout: a varint header (frames, height, width, classes, palette flag), the palette
+(K x 3 bytes) when the segmenter sends one, then one arithmetic-coded payload. Frame 0 codes each
+label in the context of its left and upper neighbours. Later frames code, per pixel, whether it
+changed from the previous frame (context: did the left, upper and same pixel of the previous
+frame change), and only for changed pixels the new label (context: previous and left labels).
+The lossy part of the semantic stream (resolution, K, hysteresis) happens in the segmenter.
+"""
+
+from __future__ import annotations
+
+import lzma
+
+import numpy as np
+
+from benchmark.errors import UlvrError
+from methods.causal_diffusion.arith import AdaptiveModel, Decoder, Encoder
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise UlvrError("semantic stream is truncated (header)")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
+
+
+class _Contexts:
+    """The adaptive models shared (identically built) by encoder and decoder."""
+
+    def __init__(self, classes: int) -> None:
+        k = classes
+        self.intra = [AdaptiveModel(k) for _ in range((k + 1) * (k + 1))]
+        self.changed = [AdaptiveModel(2) for _ in range(8)]
+        self.label = [AdaptiveModel(k) for _ in range(k * (k + 1))]
+        self.k = k
+
+
+def _code_frames(coder, frames: list[np.ndarray] | None, n: int, h: int, w: int,
+                 k: int) -> list[np.ndarray]:
+    """Encode (coder is an Encoder and frames given) or decode (a Decoder); same traversal."""
+    ctx = _Contexts(k)
+    encoding = isinstance(coder, Encoder)
+    out: list[np.ndarray] = []
+    prev = prev_changed = None
+    for f in range(n):
+        cur = [[0] * w for _ in range(h)]
+        changed = [[0] * w for _ in range(h)]
+        src = frames[f].tolist() if encoding else None
+        for y in range(h):
+            for x in range(w):
+                left = cur[y][x - 1] if x else k
+                if prev is None:
+                    up = cur[y - 1][x] if y else k
+                    model = ctx.intra[left * (k + 1) + up]
+                    if encoding:
+                        coder.encode(src[y][x], model)
+                        cur[y][x] = src[y][x]
+                    else:
+                        cur[y][x] = coder.decode(model)
+                    continue
+                c = ((changed[y][x - 1] if x else 0) + 2 * (changed[y - 1][x] if y else 0)
+                     + 4 * prev_changed[y][x])
+                before = prev[y][x]
+                if encoding:
+                    flag = int(src[y][x] != before)
+                    coder.encode(flag, ctx.changed[c])
+                else:
+                    flag = coder.decode(ctx.changed[c])
+                changed[y][x] = flag
+                if not flag:
+                    cur[y][x] = before
+                    continue
+                model = ctx.label[before * (k + 1) + left]
+                if encoding:
+                    coder.encode(src[y][x], model)
+                    cur[y][x] = src[y][x]
+                else:
+                    cur[y][x] = coder.decode(model)
+        out.append(np.array(cur, dtype=np.uint8))
+        prev, prev_changed = cur, changed
+    return out
+
+
+def encode_labels(frames: list[np.ndarray], classes: int,
+                  palette: np.ndarray | None = None) -> bytes:
+    """Bytes of the semantic stream for a list of uint8 h x w label maps (values < classes)."""
+    if not frames:
+        raise UlvrError("no label maps to encode")
+    h, w = frames[0].shape
+    if any(f.shape != (h, w) for f in frames) or any(int(f.max()) >= classes for f in frames):
+        raise UlvrError("label maps must share one shape and hold labels below the class count")
+    header = b"".join(_varint(v) for v in (len(frames), h, w, classes, palette is not None))
+    if palette is not None:
+        header += np.asarray(palette, dtype=np.uint8).reshape(classes, 3).tobytes()
+    coder = Encoder()
+    _code_frames(coder, frames, len(frames), h, w, classes)
+    return header + coder.finish()
+
+
+def decode_labels(data: bytes) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Label maps and palette (or None) from a semantic stream."""
+    pos = 0
+    fields = []
+    for _ in range(5):
+        value, pos = _read_varint(data, pos)
+        fields.append(value)
+    n, h, w, k, has_palette = fields
+    palette = None
+    if has_palette:
+        if pos + 3 * k > len(data):
+            raise UlvrError("semantic stream is truncated (palette)")
+        palette = np.frombuffer(data[pos:pos + 3 * k], dtype=np.uint8).reshape(k, 3).copy()
+        pos += 3 * k
+    return _code_frames(Decoder(data[pos:]), None, n, h, w, k), palette
+
+
+def lzma_size(frames: list[np.ndarray], palette: np.ndarray | None = None) -> dict[str, int]:
+    """Bytes of the same label maps (and palette) with LZMA: .xz container and raw LZMA2."""
+    blob = b"".join(f.astype(np.uint8).tobytes() for f in frames)
+    if palette is not None:
+        blob += np.asarray(palette, dtype=np.uint8).tobytes()
+    raw_filters = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+    return {"xz": len(lzma.compress(blob, preset=9 | lzma.PRESET_EXTREME)),
+            "lzma2-raw": len(lzma.compress(blob, format=lzma.FORMAT_RAW, filters=raw_filters))}

@@ -1,0 +1,164 @@
+"""The sender: what the proposed method transmits, as two real bitstreams.
+
+Texture stream: every `key`-th frame, downscaled by `d` (area) and coded with the project's
+HEVC (x265) or VVC (vvenc) adapter in low-delay mode at a high QP; the receiver upsamples the
+decoded pictures (bicubic) and holds each one until the next (causal: never a future frame).
+Semantic stream: label maps at 1/`s` resolution with `k` classes from a pluggable segmenter,
+sent every `li`-th frame (held in between), coded by `semantic_codec`.
+Bits are the sizes of the two files written; nothing else is assumed known to the receiver
+except this configuration (the rate point).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmark.errors import UlvrError
+from benchmark.manifest import Sequence
+from benchmark.registry import RatePoint, create_method
+from benchmark.video_io import FrameChunk
+from benchmark.weights import default_cache_dir
+from methods.causal_diffusion.segment import create_segmenter
+from methods.causal_diffusion.semantic_codec import decode_labels, encode_labels
+
+TEXTURE_CODECS = ("x265", "vvenc")
+
+
+@dataclass(frozen=True)
+class SenderParams:
+    """One operating point of the sender (a rate point of the proposed method)."""
+
+    downscale: int = 16       # texture downscale factor d
+    qp: int = 51              # texture quantiser
+    key: int = 1              # texture sent every `key` frames
+    label_scale: int = 16     # label maps at 1/label_scale of the frame size
+    classes: int = 4          # K
+    label_interval: int = 1   # label maps sent every `label_interval` frames
+    codec: str = "x265"
+    segmenter: str = "kmeans"
+
+    @property
+    def label(self) -> str:
+        return (f"d{self.downscale}-q{self.qp}-t{self.key}-s{self.label_scale}-k{self.classes}"
+                f"-l{self.label_interval}")
+
+    def rate_point(self) -> RatePoint:
+        return RatePoint(self.label, asdict(self))
+
+    @classmethod
+    def from_rate_point(cls, rate_point: RatePoint) -> SenderParams:
+        return cls(**rate_point.params)
+
+    def label_size(self, width: int, height: int) -> tuple[int, int]:
+        return max(1, height // self.label_scale), max(1, width // self.label_scale)
+
+
+class _EveryNth:
+    """A view of a sequence holding every n-th frame: what the texture codec is fed."""
+
+    def __init__(self, sequence: Sequence, n: int) -> None:
+        self.seq, self.n = sequence, n
+        self.name, self.width, self.height = sequence.name, sequence.width, sequence.height
+        self.fps, self.bit_depth = sequence.fps / n, sequence.bit_depth
+        self.num_frames = math.ceil(sequence.num_frames / n)
+
+    def frames(self, chunk_size: int = 8) -> Iterator[FrameChunk]:
+        index = 0
+        for chunk in self.seq.frames(chunk_size):
+            keep = [i for i in range(chunk.n) if (index + i) % self.n == 0]
+            index += chunk.n
+            if keep:
+                y, u, v = chunk.yuv()
+                yield FrameChunk(planes=(y[keep], u[keep], v[keep]), bit_depth=chunk.bit_depth)
+
+
+@dataclass
+class Transmission:
+    """The streams written for one sequence and how to rebuild the receiver's inputs."""
+
+    streams: dict[str, Path]
+    params: SenderParams
+    num_frames: int
+    texture_frames: Iterator[FrameChunk]   # decoded keyframes, upsampled to full size
+    timings: dict
+    commands: list[str]
+    info: dict
+
+    def conditions(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per frame, in order: (restoration uint8 HxWx3, labels uint8 hxw, palette Kx3 uint8,
+        age = frames since the held texture frame). Reads each stream once, streaming."""
+        labels, palette = decode_labels(self.streams["semantic"].read_bytes())
+        if palette is None:
+            palette = np.zeros((self.params.classes, 3), np.uint8)
+        keyframes = (frame for chunk in self.texture_frames for frame in chunk.rgb())
+        held = None
+        for i in range(self.num_frames):
+            if i % self.params.key == 0:
+                held = next(keyframes)
+            yield held, labels[i // self.params.label_interval], palette, i % self.params.key
+
+
+def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmission:
+    """Encode both streams of one sequence under workdir and return the receiver's view."""
+    if params.codec not in TEXTURE_CODECS:
+        raise UlvrError(f"texture codec '{params.codec}' is not one of {TEXTURE_CODECS}")
+    workdir.mkdir(parents=True, exist_ok=True)
+    codec = create_method(params.codec)
+    recon = codec.run(_EveryNth(sequence, params.key),
+                      RatePoint(f"qp{params.qp}-d{params.downscale}",
+                                {"qp": params.qp, "downscale": params.downscale}), workdir)
+    segmenter = create_segmenter(params.segmenter, classes=params.classes) \
+        if params.segmenter == "kmeans" else create_segmenter(params.segmenter)
+    if segmenter.classes != params.classes:
+        raise UlvrError(f"segmenter '{params.segmenter}' has {segmenter.classes} classes, "
+                        f"the rate point asks for {params.classes}")
+    size = params.label_size(sequence.width, sequence.height)
+    maps, index = [], 0
+    for chunk in sequence.frames():
+        for frame in chunk.rgb():
+            labels = segmenter.label(frame, size)   # every frame: the hysteresis needs them
+            if index % params.label_interval == 0:
+                maps.append(labels)
+            index += 1
+    semantic = workdir / "semantic.bin"
+    semantic.write_bytes(encode_labels(maps, params.classes, segmenter.palette()))
+    return Transmission(
+        streams={"texture": recon.streams["video"], "semantic": semantic}, params=params,
+        num_frames=sequence.num_frames, texture_frames=recon.frames,
+        timings={f"texture_{k}": v for k, v in recon.timings.items()},
+        commands=recon.commands,
+        info={"texture": recon.info, "label_size": list(size), "texture_codec": params.codec})
+
+
+def cached_clip_data(sequence: Sequence, params: SenderParams) -> dict[str, np.ndarray]:
+    """Source frames and receiver inputs of a (training) sequence, computed once and cached in
+    $ULVR_CACHE/sender: training needs random access to every frame, evaluation never does."""
+    key = hashlib.sha256(json.dumps([sequence.identity(), asdict(params)], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:16]
+    path = Path(default_cache_dir()) / "sender" / f"{sequence.name}-{params.label}-{key}.npz"
+    if path.exists():
+        with np.load(path) as data:
+            return dict(data)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ulvr-sender-") as tmp:
+        tx = transmit(sequence, params, Path(tmp))
+        cond = list(tx.conditions())
+        source = np.concatenate([c.rgb() for c in sequence.frames()])
+        data = {"source": source, "restoration": np.stack([c[0] for c in cond]),
+                "labels": np.stack([c[1] for c in cond]), "palette": cond[0][2],
+                "age": np.array([c[3] for c in cond], np.int32),
+                "bits": np.array([8 * os.path.getsize(p) for p in tx.streams.values()])}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_suffix(".tmp.npz")
+    np.savez(tmp_path, **data)
+    os.replace(tmp_path, path)
+    return data

@@ -1,0 +1,64 @@
+"""Causal few-step streaming decoding with a key/value cache.
+
+Frames arrive one block (b frames) at a time. For each block: k denoising steps from noise, each
+attending to the cached keys/values of past blocks (a sliding window of W frames plus the first
+`sinks` frames), re-noising the predicted clean frame between steps (DDIM, eta = 0); then one
+pass of the clean block at t = 0 writes its keys/values into the cache. No future frame is read:
+a block's output depends only on its own and earlier inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from methods.causal_diffusion.diffusion import renoise, sample_times
+from methods.causal_diffusion.model import TemporalContext, VideoDenoiser
+
+
+class StreamingDecoder:
+    """Holds the KV cache of one sequence; call decode_block() for consecutive blocks."""
+
+    def __init__(self, model: VideoDenoiser, steps: int = 2, block: int = 1,
+                 window: int | None = 16, sinks: int = 0) -> None:
+        self.model, self.steps, self.block = model, steps, block
+        self.window, self.sinks = window, sinks
+        self.reset()
+
+    def reset(self) -> None:
+        self.cache: dict = {}
+        self.next_index = 0
+        self.evaluations = 0
+
+    def _ctx(self, frames: int, write: bool) -> TemporalContext:
+        index = torch.arange(self.next_index, self.next_index + frames)
+        return TemporalContext(index, mode="causal", block=self.block, window=self.window,
+                               sinks=self.sinks, cache=self.cache, write=write)
+
+    def decode_block(self, noise: torch.Tensor, semantic: torch.Tensor,
+                     restoration: torch.Tensor, detach_cache: bool = True) -> torch.Tensor:
+        """Clean frames (B, b, 3, H, W) of the next block from its noise and conditions."""
+        frames = noise.shape[1]
+        x, x0 = noise, noise
+        times = sample_times(self.steps) + [0.0]
+        for t_now, t_next in zip(times[:-1], times[1:], strict=True):
+            t = torch.full(x.shape[:2], t_now, device=x.device)
+            x0 = self.model(x, t, semantic, restoration, self._ctx(frames, write=False))
+            x = renoise(x, x0, t_now, t_next)
+        clean = x0.detach() if detach_cache else x0
+        zero = torch.zeros(x.shape[:2], device=x.device)
+        self.model(clean, zero, semantic, restoration, self._ctx(frames, write=True))
+        if detach_cache:
+            self.cache = {k: tuple(v.detach() for v in entry) for k, entry in self.cache.items()}
+        self.next_index += frames
+        self.evaluations += (self.steps + 1) * frames
+        return x0
+
+
+def uncached_causal(model: VideoDenoiser, x: torch.Tensor, t: torch.Tensor,
+                    semantic: torch.Tensor, restoration: torch.Tensor, block: int = 1,
+                    window: int | None = None, sinks: int = 0) -> torch.Tensor:
+    """One forward pass over all frames with the block-causal mask and no cache: what streaming
+    computes, written the slow way (its reference in tests)."""
+    ctx = TemporalContext(torch.arange(x.shape[1]), mode="causal", block=block, window=window,
+                          sinks=sinks)
+    return model(x, t, semantic, restoration, ctx)

@@ -1,0 +1,143 @@
+"""Training of the proposed method's denoiser: stage 1 (spatial model with both conditions, on
+frames) and stage 2 (the bidirectional teacher: Temporal Adapter added, trained on clips).
+
+Seeded and reproducible on CPU; EMA weights are what the checkpoint holds; bf16 autocast on
+CUDA; tqdm shows the loss; `resume` continues from the training state saved beside the
+checkpoint (`<out>.state.pt`: model, EMA, optimiser, step).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from benchmark.errors import UlvrError
+from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
+from methods.causal_diffusion.data import ClipBank
+from methods.causal_diffusion.diffusion import add_noise, full_context
+from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
+from methods.causal_diffusion.sender import SenderParams
+
+STAGES = ("spatial", "teacher")
+
+
+@dataclass
+class TrainSettings:
+    """Everything that determines a training run (stored in the checkpoint's metadata)."""
+
+    stage: str = "spatial"
+    config: str = "small"
+    steps: int = 1000
+    batch: int = 8
+    frames: int = 1
+    crop: int = 64
+    lr: float = 2e-4
+    ema: float = 0.999
+    seed: int = 0
+    init: str | None = None            # checkpoint to start from (teacher: the spatial model)
+    sequences: list[str] | None = None
+    max_frames: int | None = None
+    rate_points: list[dict] = field(default_factory=list)
+
+
+def default_train_params() -> list[SenderParams]:
+    """The rate points the shipped checkpoints train on: the method's default ones."""
+    from methods.causal_diffusion.adapter import DEFAULT_POINTS
+
+    return list(DEFAULT_POINTS)
+
+
+def build_model(settings: TrainSettings, device: str) -> VideoDenoiser:
+    if settings.init:
+        model, _ = load_checkpoint(settings.init, device)
+        return model.train()
+    if settings.config not in CONFIGS:
+        raise UlvrError(f"unknown model config '{settings.config}': choose from "
+                        f"{', '.join(CONFIGS)}")
+    return VideoDenoiser(CONFIGS[settings.config]).to(device)
+
+
+def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume: bool = False,
+          progress: bool = True, bank: ClipBank | None = None) -> dict:
+    """Train one stage and write the EMA checkpoint to `out`; returns the run's figures."""
+    if settings.stage not in STAGES:
+        raise UlvrError(f"unknown stage '{settings.stage}': choose from {STAGES}")
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    params = [SenderParams(**p) for p in settings.rate_points] or default_train_params()
+    settings.rate_points = [asdict(p) for p in params]
+    model = build_model(settings, device)
+    bank = bank or ClipBank(params, model.config.semantic_classes, sequences=settings.sequences,
+                            max_frames=settings.max_frames)
+    temporal = settings.stage == "teacher"
+    model.use_temporal = temporal
+    ema = copy.deepcopy(model).eval().requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    state_path = Path(str(out) + ".state.pt")
+    state_path.parent.mkdir(parents=True, exist_ok=True)
+    step, seconds, losses = 0, 0.0, []
+    if resume:
+        if not state_path.exists():
+            raise UlvrError(f"no training state at {state_path} to resume from")
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["opt"])
+        step, seconds, losses = int(state["step"]), float(state["seconds"]), \
+            state["losses"].tolist()
+        rng = np.random.default_rng([settings.seed, step])
+        torch.manual_seed(settings.seed + step)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") \
+        else torch.autocast("cpu", enabled=False)
+    bar = tqdm(total=settings.steps, initial=step, disable=not progress,
+               desc=f"cdm {settings.stage}")
+    start = time.perf_counter()
+    while step < settings.steps:
+        batch = bank.sample(rng, settings.batch, settings.frames, settings.crop).to(device)
+        b, frames = batch.target.shape[:2]
+        t = torch.rand(b, 1, device=device).expand(b, frames)
+        noise = torch.randn_like(batch.target)
+        x_t = add_noise(batch.target, t, noise)
+        ctx = full_context(frames, device) if temporal else None
+        with autocast:
+            pred = model(x_t, t, batch.semantic, batch.restoration, ctx)
+        loss = torch.mean((pred.float() - batch.target) ** 2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(settings.ema, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pm in zip(ema.parameters(), model.parameters(), strict=True):
+                pe.lerp_(pm, 1 - decay)
+        losses.append(loss.item())
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
+        if step % 500 == 0 or step == settings.steps:
+            _save_state(state_path, model, ema, opt, step,
+                        seconds + time.perf_counter() - start, losses)
+    bar.close()
+    seconds += time.perf_counter() - start
+    figures = {"steps": step, "train_seconds": round(seconds, 1),
+               "images_seen": step * settings.batch * settings.frames,
+               "loss_first50": float(np.mean(losses[:50])),
+               "loss_last50": float(np.mean(losses[-50:])),
+               "parameters": component_parameters(model), "device": device,
+               "torch": torch.__version__}
+    save_checkpoint(ema, out, {"stage": settings.stage, "train": asdict(settings),
+                               "data": bank.description, "figures": figures})
+    return figures
+
+
+def _save_state(path: Path, model, ema, opt, step: int, seconds: float, losses: list) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                "step": step, "seconds": seconds, "losses": torch.tensor(losses)}, tmp)
+    tmp.replace(path)

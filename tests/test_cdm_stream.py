@@ -1,0 +1,120 @@
+"""Causal few-step streaming decoder and temporal-only distillation (the proposed method)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.manifest import load_dataset
+from benchmark.runner import plan_jobs, run_jobs
+from benchmark.store import ResultStore
+from methods.causal_diffusion.data import ClipBank
+from methods.causal_diffusion.distill import DistillSettings, distill, freeze_all_but_temporal
+from methods.causal_diffusion.sender import SenderParams
+from methods.causal_diffusion.stream import StreamingDecoder, uncached_causal
+from tests.cdm_fixtures import random_inputs, random_tiny
+
+
+def _stream(model, x, sem, res, steps=1, block=1, window=None, sinks=0):
+    decoder = StreamingDecoder(model, steps, block, window, sinks)
+    with torch.no_grad():
+        return torch.cat([decoder.decode_block(x[:, i:i + block], sem[:, i:i + block],
+                                               res[:, i:i + block])
+                          for i in range(0, x.shape[1], block)], 1)
+
+
+@pytest.mark.parametrize("block,window,sinks", [(1, None, 0), (1, 3, 0), (2, 4, 1)])
+def test_kv_cached_streaming_equals_uncached_block_causal_pass(block, window, sinks):
+    """With one step, block j's output is the model at t=1 on its noise, attending to the
+    clean outputs of earlier frames at t=0: one uncached block-causal pass over
+    [clean past frames, noisy block] must give the same output."""
+    model = random_tiny()
+    frames = 6
+    x, _, sem, res = random_inputs(frames)
+    streamed = _stream(model, x, sem, res, 1, block, window, sinks)
+    last = slice(frames - block, frames)
+    inputs = torch.cat([streamed[:, :frames - block], x[:, last]], 1)
+    t = torch.cat([torch.zeros(1, frames - block), torch.ones(1, block)], 1)
+    with torch.no_grad():
+        reference = uncached_causal(model, inputs, t, sem, res, block, window, sinks)
+    torch.testing.assert_close(streamed[:, last], reference[:, last], atol=1e-5, rtol=1e-4)
+
+
+def test_future_frame_change_leaves_past_output_bit_identical():
+    model = random_tiny()
+    x, _, sem, res = random_inputs(5)
+    a = _stream(model, x, sem, res, steps=2, window=4)
+    sem2, res2, x2 = sem.clone(), res.clone(), x.clone()
+    sem2[:, 3:] += 1
+    res2[:, 3:] -= 1
+    x2[:, 3:] *= -1
+    b = _stream(model, x2, sem2, res2, steps=2, window=4)
+    assert torch.equal(a[:, :3], b[:, :3])
+    assert not torch.equal(a[:, 3:], b[:, 3:])
+
+
+def test_cache_stays_within_the_window():
+    model = random_tiny()
+    x, _, sem, res = random_inputs(8)
+    decoder = StreamingDecoder(model, 1, 1, window=3, sinks=1)
+    with torch.no_grad():
+        for i in range(8):
+            decoder.decode_block(x[:, i:i + 1], sem[:, i:i + 1], res[:, i:i + 1])
+    kept = decoder.cache[0][2].tolist()
+    assert kept == [0, 6, 7]                 # the sink plus the last W-1 frames
+    assert decoder.evaluations == 8 * 2      # k = 1 step + 1 clean pass per frame
+
+
+def test_only_temporal_parameters_receive_gradients():
+    model = random_tiny().train()
+    counts = freeze_all_but_temporal(model)
+    assert counts["trainable"] == sum(p.numel() for p in model.temporal_parameters())
+    x, _, sem, res = random_inputs(3)
+    decoder = StreamingDecoder(model, 2, 1, None)
+    out = torch.cat([decoder.decode_block(x[:, i:i + 1], sem[:, i:i + 1], res[:, i:i + 1],
+                                          detach_cache=False) for i in range(3)], 1)
+    out.square().mean().backward()
+    temporal = {id(p) for p in model.temporal_parameters()}
+    for p in model.parameters():
+        if id(p) in temporal:
+            assert p.grad is not None
+        else:
+            assert p.grad is None
+
+
+def test_tiny_student_distillation_loss_falls(tiny_cdm, tmp_path):
+    torch.set_num_threads(1)
+    bank = ClipBank([SenderParams(downscale=8, key=1, label_scale=8)], 8,
+                    sequences=["carphone"], max_frames=4)
+    figures = distill(DistillSettings(teacher=str(tiny_cdm["teacher"]), steps=40, frames=4,
+                                      crop=32, teacher_steps=2, lr=3e-3), tmp_path / "s.st",
+                      progress=False, bank=_fixed(bank))
+    assert figures["loss_last20"] < figures["loss_first20"]
+    assert figures["trainable"] < figures["total"] / 10
+
+
+def _fixed(bank: ClipBank) -> ClipBank:
+    """The same clip and crop every step, so the loss curve shows learning, not sampling."""
+    batch = bank.sample(np.random.default_rng(0), 1, 4, 32)
+    bank.sample = lambda *args, **kw: batch
+    return bank
+
+
+def test_registered_methods_run_end_to_end(tiny_cdm, tmp_path):
+    seqs = list(load_dataset("embedded", max_frames=3, sequences=["carphone"]).sequences)
+    options = {"cdm-teacher": {"checkpoint": str(tiny_cdm["teacher"]), "steps": 2},
+               "causal-diffusion": {"checkpoint": str(tiny_cdm["student"])}}
+    jobs = plan_jobs(seqs, ["lowres-bicubic", "cdm-teacher", "causal-diffusion"], ("psnr",),
+                     options, rate_points=["d8-q51-t1-s8-k4-l1"])
+    store = ResultStore(tmp_path)
+    summary = run_jobs(jobs, store, workers=1, progress=False)
+    assert summary.ok == 3, [r.get("error") for r in store.records()]
+    records = {r["method"]: r for r in store.records()}
+    bits = {m: r["total_bits"] for m, r in records.items()}
+    assert len(set(bits.values())) == 1                      # same streams, same bits
+    assert records["causal-diffusion"]["causal"] and not records["cdm-teacher"]["causal"]
+    assert records["causal-diffusion"]["kind"] == "proposed"
+    assert records["causal-diffusion"]["timings"]["network_evals_per_frame"] == 3
+    assert records["cdm-teacher"]["timings"]["network_evals_per_frame"] == 2
+    assert set(records["cdm-teacher"]["bits"]) == {"texture", "semantic"}
