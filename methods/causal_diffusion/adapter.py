@@ -4,6 +4,7 @@ streams the sender writes, so they sit at exactly the same bits."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,12 @@ from benchmark.manifest import Sequence
 from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
 from benchmark.video_io import FrameChunk
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, read_metadata
-from methods.causal_diffusion.diffusion import condition_tensors, ddim_sample, full_context, to_uint8
+from methods.causal_diffusion.diffusion import (
+    condition_tensors,
+    ddim_sample,
+    full_context,
+    to_uint8,
+)
 from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
 
 DEFAULT_POINTS = (
@@ -157,9 +163,10 @@ class CdmTeacher(DiffusionReceiver):
                 break
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
+            frames_now = len(items)
             with self.autocast():
                 out = ddim_sample(self.model(), noise, sem, res, self.steps,
-                                  lambda n=len(items): full_context(n, self.device))
+                                  functools.partial(full_context, frames_now, self.device))
             frames = to_uint8(out[0, :, :, :h, :w])
             spent += time.perf_counter() - t0
             evals += self.steps * len(items)

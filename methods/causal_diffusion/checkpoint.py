@@ -7,8 +7,6 @@ import json
 import os
 from pathlib import Path
 
-import torch
-
 from benchmark.errors import UlvrError
 from methods.causal_diffusion.model import ModelConfig, VideoDenoiser
 

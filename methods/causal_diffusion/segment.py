@@ -26,7 +26,7 @@ class Segmenter(ABC):
     classes: int
     has_palette: bool = False
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 - stateless segmenters need no reset
         """Forget the previous sequence."""
 
     @abstractmethod
