@@ -31,14 +31,21 @@ DEFAULT_POINTS = (
     SenderParams(downscale=8, qp=51, key=1, label_scale=8, classes=4, label_interval=1),
 )
 
+SEMANTIC_POINTS = (
+    SenderParams(label_scale=16, classes=4, label_interval=1, texture=False),
+    SenderParams(label_scale=8, classes=4, label_interval=1, texture=False),
+    SenderParams(label_scale=8, classes=8, label_interval=1, texture=False),
+)
+
 
 class SenderMethod(Method):
     """A receiver of the proposed sender's two streams; subclasses turn them into frames."""
 
     kind = MethodKind.PROPOSED
+    points = DEFAULT_POINTS
 
     def rate_points(self) -> list[RatePoint]:
-        return [p.rate_point() for p in DEFAULT_POINTS]
+        return [p.rate_point() for p in self.points]
 
     def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
         params = SenderParams.from_rate_point(rate_point)
@@ -146,6 +153,7 @@ class CdmTeacher(DiffusionReceiver):
     causal = False
     default_checkpoint = "small-teacher.safetensors"
     default_steps = 8
+    joint = True      # frames of a window attend to each other (False: frame-wise baseline)
 
     def __init__(self, window: int = 8, **options: object) -> None:
         super().__init__(window=int(window), **options)
@@ -164,9 +172,9 @@ class CdmTeacher(DiffusionReceiver):
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
             frames_now = len(items)
+            ctx = functools.partial(full_context, frames_now, self.device) if self.joint else None
             with self.autocast():
-                out = ddim_sample(self.model(), noise, sem, res, self.steps,
-                                  functools.partial(full_context, frames_now, self.device))
+                out = ddim_sample(self.model(), noise, sem, res, self.steps, ctx)
             frames = to_uint8(out[0, :, :, :h, :w])
             spent += time.perf_counter() - t0
             evals += self.steps * len(items)
@@ -176,7 +184,21 @@ class CdmTeacher(DiffusionReceiver):
             items = []
 
     def info(self) -> dict:
-        return {"steps": self.steps, "window": self.window, "sampler": "ddim"}
+        return {"steps": self.steps, "window": self.window, "sampler": "ddim",
+                "temporal": self.joint}
+
+
+@register("frame-diffusion")
+class FrameDiffusion(CdmTeacher):
+    """Generative baseline: the same conditional diffusion decoder without temporal modelling
+    (its own checkpoint, the stage-1 spatial model): every frame is generated independently
+    from the same two streams, so it shows what the Temporal Adapter buys in consistency."""
+
+    kind = MethodKind.GENERATIVE
+    description = "frame-wise conditional diffusion from the same streams (no temporal model)"
+    causal = True
+    default_checkpoint = "small-frame.safetensors"
+    joint = False
 
 
 def _file_sha(path: str) -> str:
@@ -234,3 +256,14 @@ class CausalDiffusion(DiffusionReceiver):
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,
                 "sinks": self.sinks, "sampler": "causal-streaming"}
+
+
+@register("semantic-only")
+class SemanticOnly(CdmTeacher):
+    """Semantic baseline: a conditional video diffusion model trained to reconstruct from the
+    semantic stream alone (no texture stream is sent; its bits are the semantic bytes only)."""
+
+    kind = MethodKind.SEMANTIC
+    description = "video diffusion from the semantic stream alone (no texture)"
+    default_checkpoint = "small-semantic.safetensors"
+    points = SEMANTIC_POINTS

@@ -29,6 +29,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--sequences", help="comma-separated training sequences (default all)")
     train.add_argument("--max-frames", type=int, help="use at most this many training frames")
+    train.add_argument("--points", default="default", choices=("default", "semantic"),
+                       help="train on the proposed method's rate points or the semantic-only "
+                       "baseline's")
     train.add_argument("--device", default="cpu")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
@@ -88,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stage=args.stage, config=args.config, steps=args.steps, batch=args.batch,
         frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
         sequences=args.sequences.split(",") if args.sequences else None,
-        max_frames=args.max_frames)
+        max_frames=args.max_frames, points=args.points)
     figures = train(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0

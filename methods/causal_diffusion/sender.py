@@ -44,9 +44,12 @@ class SenderParams:
     label_interval: int = 1   # label maps sent every `label_interval` frames
     codec: str = "x265"
     segmenter: str = "kmeans"
+    texture: bool = True      # False: semantic stream only (the semantic-only baseline)
 
     @property
     def label(self) -> str:
+        if not self.texture:
+            return f"sem-s{self.label_scale}-k{self.classes}-l{self.label_interval}"
         return (f"d{self.downscale}-q{self.qp}-t{self.key}-s{self.label_scale}-k{self.classes}"
                 f"-l{self.label_interval}")
 
@@ -87,7 +90,8 @@ class Transmission:
     streams: dict[str, Path]
     params: SenderParams
     num_frames: int
-    texture_frames: Iterator[FrameChunk]   # decoded keyframes, upsampled to full size
+    texture_frames: Iterator[FrameChunk] | None  # decoded keyframes, upsampled; None: no texture
+    size: tuple[int, int]                        # frame height, width
     timings: dict
     commands: list[str]
     info: dict
@@ -98,6 +102,11 @@ class Transmission:
         labels, palette = decode_labels(self.streams["semantic"].read_bytes())
         if palette is None:
             palette = np.zeros((self.params.classes, 3), np.uint8)
+        if self.texture_frames is None:   # no texture stream: a mid-grey frame, age 0
+            grey = np.full((*self.size, 3), 128, np.uint8)
+            for i in range(self.num_frames):
+                yield grey, labels[i // self.params.label_interval], palette, 0
+            return
         keyframes = (frame for chunk in self.texture_frames for frame in chunk.rgb())
         held = None
         for i in range(self.num_frames):
@@ -111,10 +120,16 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
     if params.codec not in TEXTURE_CODECS:
         raise UlvrError(f"texture codec '{params.codec}' is not one of {TEXTURE_CODECS}")
     workdir.mkdir(parents=True, exist_ok=True)
-    codec = create_method(params.codec)
-    recon = codec.run(_EveryNth(sequence, params.key),
-                      RatePoint(f"qp{params.qp}-d{params.downscale}",
-                                {"qp": params.qp, "downscale": params.downscale}), workdir)
+    streams, frames, timings, commands, texture_info = {}, None, {}, [], {}
+    if params.texture:
+        codec = create_method(params.codec)
+        recon = codec.run(_EveryNth(sequence, params.key),
+                          RatePoint(f"qp{params.qp}-d{params.downscale}",
+                                    {"qp": params.qp, "downscale": params.downscale}), workdir)
+        streams["texture"], frames, commands = recon.streams["video"], recon.frames, \
+            recon.commands
+        timings = {f"texture_{k}": v for k, v in recon.timings.items()}
+        texture_info = {"texture": recon.info, "texture_codec": params.codec}
     segmenter = create_segmenter(params.segmenter, classes=params.classes) \
         if params.segmenter == "kmeans" else create_segmenter(params.segmenter)
     if segmenter.classes != params.classes:
@@ -131,11 +146,10 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
     semantic = workdir / "semantic.bin"
     semantic.write_bytes(encode_labels(maps, params.classes, segmenter.palette()))
     return Transmission(
-        streams={"texture": recon.streams["video"], "semantic": semantic}, params=params,
-        num_frames=sequence.num_frames, texture_frames=recon.frames,
-        timings={f"texture_{k}": v for k, v in recon.timings.items()},
-        commands=recon.commands,
-        info={"texture": recon.info, "label_size": list(size), "texture_codec": params.codec})
+        streams={**streams, "semantic": semantic}, params=params,
+        num_frames=sequence.num_frames, texture_frames=frames,
+        size=(sequence.height, sequence.width), timings=timings, commands=commands,
+        info={**texture_info, "label_size": list(size)})
 
 
 def cached_clip_data(sequence: Sequence, params: SenderParams) -> dict[str, np.ndarray]:

@@ -44,13 +44,18 @@ class TrainSettings:
     sequences: list[str] | None = None
     max_frames: int | None = None
     rate_points: list[dict] = field(default_factory=list)
+    points: str = "default"            # which rate points when rate_points is empty
 
 
-def default_train_params() -> list[SenderParams]:
-    """The rate points the shipped checkpoints train on: the method's default ones."""
-    from methods.causal_diffusion.adapter import DEFAULT_POINTS
+def train_points(name: str = "default") -> list[SenderParams]:
+    """The rate points a checkpoint trains on: the proposed method's defaults, or the
+    semantic-only baseline's (no texture stream)."""
+    from methods.causal_diffusion.adapter import DEFAULT_POINTS, SEMANTIC_POINTS
 
-    return list(DEFAULT_POINTS)
+    table = {"default": DEFAULT_POINTS, "semantic": SEMANTIC_POINTS}
+    if name not in table:
+        raise UlvrError(f"unknown training point set '{name}': choose from {', '.join(table)}")
+    return list(table[name])
 
 
 def build_model(settings: TrainSettings, device: str) -> VideoDenoiser:
@@ -70,7 +75,7 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
         raise UlvrError(f"unknown stage '{settings.stage}': choose from {STAGES}")
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    params = [SenderParams(**p) for p in settings.rate_points] or default_train_params()
+    params = [SenderParams(**p) for p in settings.rate_points] or train_points(settings.points)
     settings.rate_points = [asdict(p) for p in params]
     model = build_model(settings, device)
     bank = bank or ClipBank(params, model.config.semantic_classes, sequences=settings.sequences,
