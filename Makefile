@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 OUT    ?= results/embedded
 JOBS   ?= 2
 METRICS ?= psnr,ms-ssim,vmaf,lpips-alex,fvd,tof,tlp,warp-error,flicker
+# classical codecs + the neural baseline trained here (shipped in baselines/checkpoints/)
+METHODS ?= x264,x265,vvenc,svtav1,aom,mbt2018-mean-local
 
 .PHONY: install demo test test-all lint clean
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/ulvr run --dataset embedded --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
+	$(BIN)/ulvr run --dataset embedded --methods $(METHODS) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
 
 lint: install

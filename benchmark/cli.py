@@ -114,11 +114,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "methods":
         from benchmark.registry import create_method, method_names
 
+        width = max(16, *(len(name) for name in method_names()))
         for name in method_names():
             method = create_method(name)
             avail = method.availability()
             state = "available" if avail.ok else f"unavailable: {avail.reason}"
-            print(f"{name:16s} {method.kind.value:11s} causal={str(method.causal):5s} "
+            print(f"{name:{width}s} {method.kind.value:11s} causal={str(method.causal):5s} "
                   f"{len(method.rate_points())} rate points  {state}")
     elif args.what == "metrics":
         from benchmark.metrics.base import metric_classes
@@ -200,6 +201,14 @@ def _run_candidate(reference, args: argparse.Namespace, out: str) -> None:
     run_jobs(jobs, ResultStore(out), workers=args.jobs, progress=False)
 
 
+def cmd_train_codec(args: argparse.Namespace) -> int:
+    """Train a small CompressAI codec on the training segments (safetensors + JSON sidecar)."""
+    from baselines.train_codec import run_from_args
+
+    run_from_args(args)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ulvr", description="ULVR-Bench: video reconstruction "
                                      "from ultra-low-bitrate representations")
@@ -265,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--jobs", type=int, default=1)
     regress.add_argument("--device", default="cpu")
     regress.add_argument("--output", default="regress.json", help="JSON verdict path")
+
+    train_codec = add("train-codec", cmd_train_codec)
+    from baselines.train_codec import add_arguments as train_codec_arguments
+
+    train_codec_arguments(train_codec)
 
     compare = add("compare", cmd_compare)
     compare.add_argument("reference")
