@@ -280,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_codec_arguments(train_codec)
 
+    from methods.causal_diffusion.cli import add_commands as cdm_commands
+
+    cdm_commands(sub)
+
     compare = add("compare", cmd_compare)
     compare.add_argument("reference")
     compare.add_argument("distorted")

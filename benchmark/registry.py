@@ -22,7 +22,7 @@ from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.video_io import FrameChunk
 
-BUILTIN_MODULES = ("baselines.classical", "baselines.neural")
+BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "methods.causal_diffusion.adapter")
 
 
 class MethodKind(StrEnum):

@@ -123,14 +123,14 @@ def cmd_streaming(args: argparse.Namespace) -> None:
 def cmd_quality(args: argparse.Namespace) -> None:
     from benchmark.report import rd_table
     from benchmark.store import ResultStore
+    from benchmark.tables import to_markdown
 
     table = rd_table(ResultStore(args.results).dataframe())
-    methods = ["lowres-bicubic", "cdm-teacher", "causal-diffusion"]
+    methods = ["lowres-bicubic", "frame-diffusion", "cdm-teacher", "causal-diffusion"]
     table = table[table["method"].isin(methods)]
     cols = [c for c in ["method", "rate_point", "bpp", "psnr-rgb", "lpips-alex", "dists", "tlp",
                         "tof", "fvd"] if c in table.columns]
-    print(table[cols].sort_values(["rate_point", "method"]).to_markdown(index=False,
-                                                                       floatfmt=".4f"))
+    print(to_markdown(table[cols].sort_values(["rate_point", "method"])))
 
 
 def main() -> None:
