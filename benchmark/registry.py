@@ -3,7 +3,8 @@
 A method turns a sequence and a rate point into a `Reconstruction`: the bytes of every stream
 it sends, its decoded frames (streamed) and timings. Adapters live in `baselines/` and
 `methods/`; extra modules named in $ULVR_PLUGINS (comma-separated) are imported too, so users
-can register their own methods without editing the harness.
+can register their own methods without editing the harness. A family of methods can be
+registered under a name prefix (`external:<name>`, see `baselines/external.py`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.video_io import FrameChunk
 
-BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "methods.causal_diffusion.adapter")
+BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "methods.causal_diffusion.adapter",
+                   "baselines.external")
 
 
 class MethodKind(StrEnum):
@@ -65,10 +67,14 @@ class Reconstruction:
     timings: dict[str, float] = field(default_factory=dict)
     commands: list[str] = field(default_factory=list)
     info: dict = field(default_factory=dict)
+    # bits of streams reported but not written here (results published elsewhere: external:*)
+    declared_bits: dict[str, int] = field(default_factory=dict)
 
     def stream_bits(self) -> dict[str, int]:
-        """Bits of every stream, from the size of the bytes actually written."""
-        return {name: 8 * os.path.getsize(path) for name, path in self.streams.items()}
+        """Bits of every stream, from the size of the bytes actually written, plus any
+        declared ones."""
+        bits = {name: 8 * os.path.getsize(path) for name, path in self.streams.items()}
+        return {**bits, **self.declared_bits}
 
 
 class Method(ABC):
@@ -118,6 +124,7 @@ class Method(ABC):
 
 
 _REGISTRY: dict[str, Callable[..., Method]] = {}
+_PREFIXES: dict[str, tuple[Callable[..., Method], Callable[[], list[str]]]] = {}
 _imported: set[str] = set()
 
 
@@ -128,6 +135,19 @@ def register(name: str) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"method '{name}' is registered twice")
         _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def register_prefix(prefix: str, names: Callable[[], list[str]]) -> Callable:
+    """Class decorator for a family of methods named `prefix` + anything: create_method calls
+    factory(rest_of_name, **options); `names()` lists the full names found on this machine."""
+
+    def wrap(factory: Callable[..., Method]) -> Callable[..., Method]:
+        if prefix in _PREFIXES:
+            raise ValueError(f"method prefix '{prefix}' is registered twice")
+        _PREFIXES[prefix] = (factory, names)
         return factory
 
     return wrap
@@ -147,16 +167,20 @@ def _load_modules() -> None:
 
 
 def method_names() -> list[str]:
-    """Names of all registered methods."""
+    """Names of all registered methods, and those of prefixed families found here."""
     _load_modules()
-    return sorted(_REGISTRY)
+    return sorted({*_REGISTRY, *(n for _, names in _PREFIXES.values() for n in names())})
 
 
 def create_method(name: str, **options: object) -> Method:
     """Instantiate a registered method by name."""
     _load_modules()
-    if name not in _REGISTRY:
+    prefix = next((p for p in _PREFIXES if name.startswith(p)), None)
+    if name in _REGISTRY:
+        method = _REGISTRY[name](**options)
+    elif prefix is not None:
+        method = _PREFIXES[prefix][0](name[len(prefix):], **options)
+    else:
         raise UlvrError(f"unknown method '{name}': 'ulvr list methods' shows the available ones")
-    method = _REGISTRY[name](**options)
     method.name = name
     return method
