@@ -6,8 +6,10 @@ STAMP  := $(VENV)/.installed
 OUT    ?= results/embedded
 JOBS   ?= 2
 METRICS ?= psnr,ms-ssim,vmaf,lpips-alex,fvd,tof,tlp,warp-error,flicker
-# classical codecs + the neural baseline trained here (shipped in baselines/checkpoints/)
-METHODS ?= x264,x265,vvenc,svtav1,aom,mbt2018-mean-local
+# classical codecs, the neural baseline trained here (baselines/checkpoints/), the proposed
+# decoder with its teacher and trivial receiver, and the generative and semantic baselines
+# (methods/causal_diffusion/checkpoints/)
+METHODS ?= x264,x265,vvenc,svtav1,aom,mbt2018-mean-local,lowres-bicubic,causal-diffusion,cdm-teacher,frame-diffusion,semantic-only
 
 .PHONY: install demo test test-all lint clean
 
