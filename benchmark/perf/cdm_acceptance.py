@@ -63,9 +63,11 @@ def cmd_speed(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     seq, tx = _transmission(1)
     rows = []
-    for name in ("causal-diffusion", "cdm-teacher"):
-        method = create_method(name)
+    runs = [("causal-diffusion", {})] + [("cdm-teacher", {"steps": n}) for n in args.teacher_steps]
+    for name, options in runs:
+        method = create_method(name, **options)
         method.device = args.device
+        name = f"{name} ({method.steps} steps)"
         timings: dict = {}
         start = time.perf_counter()
         frames = sum(chunk.n for chunk in method.receive(tx(), timings))
@@ -77,8 +79,9 @@ def cmd_speed(args: argparse.Namespace) -> None:
     print("|---|---|---|")
     for name, nfe, per_frame, _ in rows:
         print(f"| {name} | {nfe:.2f} | {per_frame:.3f} |")
-    print(f"student vs teacher: {rows[1][1] / rows[0][1]:.1f}x fewer evaluations, "
-          f"{rows[1][2] / rows[0][2]:.1f}x less time per frame")
+    for teacher in rows[1:]:
+        print(f"student vs {teacher[0]}: {teacher[1] / rows[0][1]:.1f}x fewer evaluations, "
+              f"{teacher[2] / rows[0][2]:.1f}x less time per frame")
 
 
 def cmd_streaming(args: argparse.Namespace) -> None:
@@ -140,6 +143,8 @@ def main() -> None:
     speed = sub.add_parser("speed")
     speed.add_argument("--device", default="cpu")
     speed.add_argument("--threads", type=int, default=2)
+    speed.add_argument("--teacher-steps", type=lambda v: [int(x) for x in v.split(",")],
+                       default=[8, 32], help="teacher DDIM steps to time (default 8,32)")
     speed.set_defaults(func=cmd_speed)
     stream = sub.add_parser("streaming")
     stream.add_argument("--frames", type=int, default=300)
