@@ -55,12 +55,15 @@ def test_regress_runs_the_candidate_itself(tmp_path, carphone):
 
 
 def test_committed_reference_results_are_complete():
-    """results/reference/embedded holds the demo's suite: every classical job succeeded."""
+    """results/reference/embedded holds the demo's suite: every classical job (75) and every
+    job of the proposed method and its generative/semantic baselines (45) succeeded."""
     from pathlib import Path
 
     store = ResultStore(Path(__file__).resolve().parents[1] / "results" / "reference" / "embedded")
     frame = store.dataframe()
-    assert len(frame) == 75 and (frame["status"] == "ok").all()
+    assert len(frame) == 120 and (frame["status"] == "ok").all()
+    proposed = frame[frame["kind"].isin(["proposed", "generative", "semantic"])]
+    assert len(proposed) == 45 and proposed["dists"].notna().all()
     assert {"psnr-rgb", "ms-ssim", "lpips-alex", "vmaf", "tof"} <= set(frame.columns)
 
 
