@@ -38,6 +38,18 @@ SEMANTIC_POINTS = (
 )
 
 
+def _blocks(items: Iterator, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter), read lazily."""
+    block = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
 class SenderMethod(Method):
     """A receiver of the proposed sender's two streams; subclasses turn them into frames."""
 
@@ -72,14 +84,8 @@ class LowresBicubic(SenderMethod):
     causal = True
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
-        frames = []
-        for restoration, _labels, _palette, _age in tx.conditions():
-            frames.append(restoration)
-            if len(frames) == 8:
-                yield FrameChunk(rgb_frames=np.stack(frames))
-                frames = []
-        if frames:
-            yield FrameChunk(rgb_frames=np.stack(frames))
+        for block in _blocks(tx.conditions(), 8):
+            yield FrameChunk(rgb_frames=np.stack([restoration for restoration, *_ in block]))
 
 
 class DiffusionReceiver(SenderMethod):
@@ -163,15 +169,8 @@ class CdmTeacher(DiffusionReceiver):
         self.window = int(window)
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
-        items, first, spent, evals = [], 0, 0.0, 0
-        conditions = tx.conditions()
-        while True:
-            for cond in conditions:
-                items.append(cond)
-                if len(items) == self.window:
-                    break
-            if not items:
-                break
+        first, spent, evals = 0, 0.0, 0
+        for items in _blocks(tx.conditions(), self.window):
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
             frames_now = len(items)
@@ -184,7 +183,6 @@ class CdmTeacher(DiffusionReceiver):
             timings.update(decode_s=spent, network_evals_per_frame=evals / (first + len(items)))
             yield FrameChunk(rgb_frames=frames)
             first += len(items)
-            items = []
 
     def info(self) -> dict:
         return {"steps": self.steps, "window": self.window, "sampler": "ddim",
@@ -233,15 +231,8 @@ class CausalDiffusion(DiffusionReceiver):
         from methods.causal_diffusion.stream import StreamingDecoder
 
         decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks)
-        items, first, spent, per_frame = [], 0, 0.0, []
-        conditions = tx.conditions()
-        while True:
-            for cond in conditions:
-                items.append(cond)
-                if len(items) == self.block:
-                    break
-            if not items:
-                break
+        first, spent, per_frame = 0, 0.0, []
+        for items in _blocks(tx.conditions(), self.block):
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
             with torch.no_grad(), self.autocast():
@@ -254,7 +245,6 @@ class CausalDiffusion(DiffusionReceiver):
             timings.update(decode_s=spent, decode_s_per_frame=per_frame,
                            network_evals_per_frame=decoder.evaluations / first)
             yield FrameChunk(rgb_frames=frames)
-            items = []
 
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,

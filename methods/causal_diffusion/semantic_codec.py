@@ -56,6 +56,13 @@ def _code_frames(coder, frames: list[np.ndarray] | None, n: int, h: int, w: int,
     """Encode (coder is an Encoder and frames given) or decode (a Decoder); same traversal."""
     ctx = _Contexts(k)
     encoding = isinstance(coder, Encoder)
+
+    def code(symbol: int, model: AdaptiveModel) -> int:
+        """Encode `symbol` (encoder) or decode one (decoder, `symbol` unused); return it."""
+        if encoding:
+            coder.encode(symbol, model)
+            return symbol
+        return coder.decode(model)
     out: list[np.ndarray] = []
     prev = prev_changed = None
     for f in range(n):
@@ -67,31 +74,17 @@ def _code_frames(coder, frames: list[np.ndarray] | None, n: int, h: int, w: int,
                 left = cur[y][x - 1] if x else k
                 if prev is None:
                     up = cur[y - 1][x] if y else k
-                    model = ctx.intra[left * (k + 1) + up]
-                    if encoding:
-                        coder.encode(src[y][x], model)
-                        cur[y][x] = src[y][x]
-                    else:
-                        cur[y][x] = coder.decode(model)
+                    cur[y][x] = code(src[y][x] if encoding else 0, ctx.intra[left * (k + 1) + up])
                     continue
                 c = ((changed[y][x - 1] if x else 0) + 2 * (changed[y - 1][x] if y else 0)
                      + 4 * prev_changed[y][x])
                 before = prev[y][x]
-                if encoding:
-                    flag = int(src[y][x] != before)
-                    coder.encode(flag, ctx.changed[c])
-                else:
-                    flag = coder.decode(ctx.changed[c])
+                flag = code(int(encoding and src[y][x] != before), ctx.changed[c])
                 changed[y][x] = flag
                 if not flag:
                     cur[y][x] = before
                     continue
-                model = ctx.label[before * (k + 1) + left]
-                if encoding:
-                    coder.encode(src[y][x], model)
-                    cur[y][x] = src[y][x]
-                else:
-                    cur[y][x] = coder.decode(model)
+                cur[y][x] = code(src[y][x] if encoding else 0, ctx.label[before * (k + 1) + left])
         out.append(np.array(cur, dtype=np.uint8))
         prev, prev_changed = cur, changed
     return out
