@@ -17,6 +17,17 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _bpp_list(text: str) -> list[float]:
+    """Comma-separated positive bpp values (argparse type: a bad value is a usage error)."""
+    try:
+        values = [float(t) for t in _csv(text)]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of numbers") from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"'{text}': give positive bpp values, e.g. 0.001,0.01")
+    return sorted(values)
+
+
 def _method_options(items: list[str] | None) -> dict[str, dict]:
     """Parse repeated `--option METHOD.KEY=VALUE` into {method: {key: value}} (YAML scalars)."""
     import yaml
@@ -77,7 +88,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     out = args.output or str(Path(args.results) / "report")
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
                          bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
-                         force=args.force)
+                         force=args.force, bd_mode=args.bd_mode, targets=tuple(args.targets),
+                         min_clips=args.min_clips)
     if args.sequence:
         from benchmark.figures import plot_per_frame, qualitative_grid
 
@@ -122,14 +134,17 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{name:{width}s} {method.kind.value:11s} causal={str(method.causal):5s} "
                   f"{len(method.rate_points())} rate points  {state}")
     elif args.what == "metrics":
-        from benchmark.metrics.base import metric_classes
+        from benchmark.metrics.base import metric_class
+        from benchmark.metrics.table import METRIC_TABLE
 
-        for name, cls in metric_classes().items():
-            avail = cls.availability()
+        for spec in METRIC_TABLE:
+            avail = metric_class(spec.name).availability()
             state = "available" if avail.ok else f"unavailable: {avail.reason}"
-            direction = "lower is better" if cls.lower_is_better else "higher is better"
-            print(f"{name:12s} {direction:17s} {cls.colour:4s} outputs={','.join(cls.outputs)}"
-                  f"  {state}")
+            direction = "lower is better" if spec.lower_is_better else "higher is better"
+            level = "set" if spec.set_level else "seq"
+            print(f"{spec.name:12s} {direction:17s} {spec.colour:4s} {level} "
+                  f"outputs={','.join(spec.outputs)}{' (default)' if spec.default else ''}"
+                  f"  {state}\n{'':12s} {spec.description}")
     else:
         from benchmark.manifest import available_datasets, load_manifest
 
@@ -239,11 +254,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    from benchmark.matched import DEFAULT_TARGETS
+
     report = add("report", cmd_report)
     report.add_argument("results", nargs="?", default=DEFAULT_OUT)
     report.add_argument("--output", help="folder for tables and plots (default RESULTS/report)")
     report.add_argument("--anchor", default="x265", help="BD anchor method (default x265, LD)")
     report.add_argument("--bd-method", default="pchip", choices=("pchip", "akima", "cubic"))
+    report.add_argument("--bd-mode", default="per-sequence", choices=("per-sequence", "averaged"),
+                        help="BD per sequence then averaged (JVET CTC, default), or on "
+                        "dataset-averaged RD points")
+    report.add_argument("--targets", type=_bpp_list, default=list(DEFAULT_TARGETS),
+                        metavar="BPP,BPP,...", help="matched-rate table target rates "
+                        f"(default {','.join(f'{t:g}' for t in DEFAULT_TARGETS)})")
+    report.add_argument("--min-clips", type=int, default=64,
+                        help="flag FVD values from fewer clips than this as unreliable")
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
     report.add_argument("--html", action="store_true", help="also write the leaderboard page")

@@ -1,15 +1,18 @@
-"""Reports: per-dataset RD tables and BD tables (Markdown, CSV, LaTeX) and RD plots (PNG, PDF).
+"""Reports: per-dataset RD tables, BD tables, matched-rate tables (Markdown, CSV, LaTeX) and RD
+plots (PNG, PDF).
 
-Per method and rate point, values are averaged over sequences weighted by frame count (as
-DCVC does). A method x rate point missing a sequence, or with a failed job, is shown with its
-job count and NaN values: never averaged over the sequences that happened to succeed.
+Rows are entries (a method in one configuration, `benchmark.entries`): two configurations of a
+method are two rows, labelled by what differs, and the newest record of a job counts. Per entry
+and rate point, values are averaged over sequences weighted by frame count (as DCVC does). An
+entry x rate point missing a sequence, or with a failed job, is shown with its job count and NaN
+values: never averaged over the sequences that happened to succeed. BD values are computed per
+sequence and averaged (JVET CTC); the matched-rate table compares entries at fixed bpp.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sys
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -18,42 +21,49 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from benchmark import matched  # noqa: E402
 from benchmark.bdrate import bd_table  # noqa: E402
+from benchmark.entries import Entries, resolve  # noqa: E402
 from benchmark.errors import UlvrError  # noqa: E402
-from benchmark.metrics.base import lower_is_better  # noqa: E402
-from benchmark.setmetrics import fvd_table  # noqa: E402
+from benchmark.metrics.table import METRICS, lower_is_better, table_outputs  # noqa: E402
+from benchmark.setmetrics import DEFAULT_MIN_CLIPS, fvd_table  # noqa: E402
 from benchmark.store import STATUS_OK, ResultStore  # noqa: E402
-from benchmark.tables import write_tables  # noqa: E402
+from benchmark.tables import to_latex, to_markdown, write_tables  # noqa: E402
 
 RATE_COLUMNS = ("bpp", "kbps")
-TABLE_METRICS = ("psnr-rgb", "psnr-yuv", "ms-ssim", "vmaf", "lpips-alex", "lpips-vgg", "dists",
-                 "fvd", "tof", "tlp", "warp-error", "flicker", "piqe", "cvvdp")
+SET_OUTPUTS = tuple(out for spec in METRICS.values() if spec.set_level for out in spec.shown)
 MARKERS = "osD^v<>pP*Xh"
 COLOURS = plt.get_cmap("tab10").colors
-FIXED_ORDER = ("x264", "x265", "vvenc", "svtav1", "aom", "bmshj2018-hyperprior", "mbt2018",
+# Methods with a fixed colour and marker (the usual anchors first), so figures stay comparable
+STYLE_ORDER = ("x264", "x265", "vvenc", "svtav1", "aom", "bmshj2018-hyperprior", "mbt2018",
                "lowres-bicubic", "cdm-teacher", "causal-diffusion")
 
 
 def method_style(method: str) -> dict:
     """The same colour and marker for a method in every figure of every report."""
-    if method in FIXED_ORDER:
-        index = FIXED_ORDER.index(method)
+    if method in STYLE_ORDER:
+        index = STYLE_ORDER.index(method)
     else:
-        index = int(hashlib.sha1(method.encode()).hexdigest(), 16) % 97 + len(FIXED_ORDER)
+        index = int(hashlib.sha1(method.encode()).hexdigest(), 16) % 97 + len(STYLE_ORDER)
     return {"color": COLOURS[index % len(COLOURS)], "marker": MARKERS[index % len(MARKERS)]}
 
 
+def best_direction(output: str) -> str:
+    """'min' or 'max': which value of a metric output is best (from the metric table)."""
+    return "min" if lower_is_better(output) else "max"
+
+
 def rd_table(frame: pd.DataFrame, set_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Frame-weighted means per dataset, method and rate point, with job counts; set-level
-    metrics (FVD) joined on the same keys."""
-    metric_cols = [c for c in TABLE_METRICS if c in frame.columns]
+    """Frame-weighted means per dataset, entry (column `method`) and rate point, with job
+    counts; set-level metrics (FVD, KVD) joined on the same keys."""
+    metric_cols = [c for c in table_outputs() if c in frame.columns and c not in SET_OUTPUTS]
     rows = []
     for dataset, part in frame.groupby("dataset", sort=False):
         expected = part["sequence"].nunique()
-        for (method, rp), grp in part.groupby(["method", "rate_point"], sort=False):
+        for (entry, rp), grp in part.groupby(["entry", "rate_point"], sort=False):
             ok = grp[grp["status"] == STATUS_OK]
             complete = ok["sequence"].nunique() == expected
-            row = {"dataset": dataset, "method": method, "rate_point": rp,
+            row = {"dataset": dataset, "method": entry, "rate_point": rp,
                    "jobs": f"{len(ok)}/{expected}"}
             weights = ok["frames"].astype(float)
             for col in (*RATE_COLUMNS, *metric_cols):
@@ -67,78 +77,140 @@ def rd_table(frame: pd.DataFrame, set_metrics: pd.DataFrame | None = None) -> pd
     return table.sort_values(["dataset", "method", "bpp"]).reset_index(drop=True)
 
 
-def _direction(metric: str) -> bool:
-    try:
-        return lower_is_better(metric)
-    except Exception:  # noqa: BLE001 - unknown outputs default to higher-is-better
-        return False
-
-
-def write_report(store: ResultStore, out_dir: str | Path, metrics: tuple[str, ...] = TABLE_METRICS,
-                 anchor: str = "x265", bd_method: str = "pchip", x_axis: str = "bpp",
-                 log_x: bool = True, force: bool = False) -> list[Path]:
-    """Write RD tables, BD tables and RD plots per dataset; returns the files written."""
-    out_dir = Path(out_dir)
+def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list[dict]]:
+    """The store's records resolved into entries (newest record per job), refusing to mix
+    harness versions unless forced."""
+    records = list(store.records())
     frame = store.dataframe()
     versions = sorted(set(frame["ulvr_version"].dropna()))
     if len(versions) > 1 and not force:
         raise UlvrError(f"'{store.root}' mixes results of harness versions {', '.join(versions)}:"
                         " re-run them with one version, or pass --force to report them together")
+    return resolve(frame, records), records
+
+
+def write_report(store: ResultStore, out_dir: str | Path, anchor: str = "x265",
+                 bd_method: str = "pchip", x_axis: str = "bpp", log_x: bool = True,
+                 force: bool = False, bd_mode: str = "per-sequence",
+                 targets: tuple[float, ...] = matched.DEFAULT_TARGETS,
+                 min_clips: int = DEFAULT_MIN_CLIPS) -> list[Path]:
+    """Write RD, BD and matched-rate tables and RD plots per dataset; returns the files."""
+    out_dir = Path(out_dir)
+    entries, all_records = load_entries(store, force)
+    frame = entries.frame
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = rd_table(frame, fvd_table(store))
-    all_records = list(store.records())
+    table = rd_table(frame, fvd_table(all_records, frame, min_clips))
     written = []
     for dataset, part in table.groupby("dataset"):
-        present = [m for m in metrics if m in part.columns and part[m].notna().any()]
+        present = [m for m in table_outputs() if m in part.columns and part[m].notna().any()]
         cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present]
-        if "fvd_clips" in part.columns and part["fvd_clips"].notna().any():
-            cols.append("fvd_clips")
+        if "fvd" in present:
+            cols.insert(cols.index("fvd") + 1, "fvd_clips")
+        dataset_frame = frame[frame["dataset"] == dataset]
         dataset_records = [r for r in all_records if r.get("dataset") == dataset]
-        notes = _notes(part, frame[frame["dataset"] == dataset], dataset_records)
-        best = {m: "min" if _direction(m) else "max" for m in present}
+        notes = _notes(part, dataset_frame, dataset_records, entries)
+        best = {m: best_direction(m) for m in present}
         written += write_tables(part[cols], out_dir / f"rd_table_{dataset}", best,
                                 f"RD table: {dataset}", notes)
-        if anchor in set(part["method"]) and part["method"].nunique() > 1:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                try:
-                    bd = bd_table(part, anchor, present, {m: _direction(m) for m in present},
-                                  rate_col=x_axis, method=bd_method)
-                except UlvrError as exc:
-                    print(f"ulvr: no BD table for {dataset}: {exc}", file=sys.stderr)
-                    bd = None
-        else:
-            bd = None
-        if bd is not None:
-            bd_best = {c: "min" if c.startswith("BD-rate") or _direction(c[3:]) else "max"
-                       for c in bd.columns if c.startswith("BD")}
-            bd_notes = [f"Anchor: {anchor}; interpolation: {bd_method}; rate: {x_axis}. "
-                        "BD-rate < 0 means fewer bits for the same quality."]
-            bd_notes += sorted({f"Warning: {w.message}" for w in caught})
-            bd_notes.append(provenance_note(dataset_records))
-            written += write_tables(bd.drop(columns=["dataset"]), out_dir / f"bd_table_{dataset}",
-                                    bd_best, f"BD table vs {anchor}: {dataset}", bd_notes)
+        written += _write_bd(part, dataset_frame, dataset, anchor, present, x_axis, bd_method,
+                             bd_mode, out_dir, dataset_records)
+        written += write_matched(dataset_frame, part, dataset, present, targets, out_dir,
+                                 [provenance_note(dataset_records)])
         for metric in present:
             written += plot_rd(part, dataset, metric, out_dir, x_axis, log_x)
-        groups = sorted(g for g in frame.loc[frame["dataset"] == dataset, "group"].dropna()
-                        .unique() if g) if "group" in frame.columns else []
+        groups = sorted(g for g in dataset_frame["group"].dropna().unique() if g) \
+            if "group" in frame.columns else []
         for group in groups if len(groups) > 1 else []:
-            sub_frame = frame[(frame["dataset"] == dataset) & (frame["group"] == group)]
-            sub_table = rd_table(sub_frame)
+            sub_table = rd_table(dataset_frame[dataset_frame["group"] == group])
             written += write_tables(sub_table[[c for c in cols if c in sub_table.columns]],
                                     out_dir / f"rd_table_{dataset}_class{group}", best,
                                     f"RD table: {dataset}, class {group}", notes)
     return written
 
 
-def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict]) -> list[str]:
+def _write_bd(rd: pd.DataFrame, frame: pd.DataFrame, dataset: str, anchor: str,
+              present: list[str], x_axis: str, bd_method: str, bd_mode: str, out_dir: Path,
+              records: list[dict]) -> list[Path]:
+    """The BD table of one dataset against `anchor` (an entry label), if the anchor ran."""
+    if anchor not in set(rd["method"]) or rd["method"].nunique() < 2:
+        if anchor not in set(rd["method"]):
+            print(f"ulvr: no BD table for {dataset}: anchor '{anchor}' is not among its entries "
+                  f"({', '.join(sorted(set(rd['method'])))}); choose one with --anchor",
+                  file=sys.stderr)
+        return []
+    if bd_mode == "per-sequence":
+        metrics = [m for m in present if m not in SET_OUTPUTS]  # set metrics have no per-seq
+        source = frame[frame["status"] == STATUS_OK]
+    else:
+        metrics, source = present, rd.rename(columns={"method": "entry"})
+    try:
+        bd = bd_table(source, anchor, metrics, rate_col=x_axis, method=bd_method, mode=bd_mode)
+    except UlvrError as exc:
+        print(f"ulvr: no BD table for {dataset}: {exc}", file=sys.stderr)
+        return []
+    bd_best = {c: "min" if c.startswith("BD-rate") else best_direction(c[3:])
+               for c in bd.columns if c.startswith("BD-")}
+    label = ("per sequence, then averaged over sequences (JVET CTC)" if bd_mode == "per-sequence"
+             else "on dataset-averaged RD points (not the CTC way; for comparison)")
+    notes = [f"Anchor: {anchor}; interpolation: {bd_method}; rate: {x_axis}; BD computed {label}."
+             " BD-rate < 0 means fewer bits for the same quality. `note` says which metrics "
+             "had no BD value against this anchor and why (too little overlap, non-monotonic).",
+             provenance_note(records)]
+    suffix = "" if bd_mode == "per-sequence" else "_averaged"
+    return write_tables(bd.drop(columns=["dataset"]), out_dir / f"bd_table_{dataset}{suffix}",
+                        bd_best, f"BD table vs {anchor} ({bd_mode}): {dataset}", notes)
+
+
+def write_matched(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
+                  targets: tuple[float, ...], out_dir: Path, notes: list[str]) -> list[Path]:
+    """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, best per
+    column marked) and matched_rate_<dataset>_per_sequence.csv."""
+    seq_metrics = [m for m in present if m not in SET_OUTPUTS]
+    per_seq = matched.per_sequence(frame[frame["status"] == STATUS_OK], seq_metrics, targets)
+    long = pd.concat([
+        matched.dataset_level(per_seq, {dataset: frame["sequence"].nunique()}),
+        matched.set_level(rd, [m for m in present if m in SET_OUTPUTS], targets)],
+        ignore_index=True)
+    stem = out_dir / f"matched_rate_{dataset}"
+    md, tex = [f"# Matched-rate table: {dataset}\n"], []
+    for metric in present:
+        wide = matched.wide(long, metric)
+        if wide.empty:
+            continue
+        best = {c: best_direction(metric) for c in wide.columns if c.startswith("bpp=")}
+        arrow = "lower is better (↓)" if lower_is_better(metric) else "higher is better (↑)"
+        md.append(f"\n## {metric}: {arrow}\n\n" + to_markdown(wide, best))
+        tex.append(to_latex(wide, best, f"{metric} at matched rate ({dataset})"))
+        long.loc[long["metric"] == metric, "best"] = best_direction(metric)
+    how = ("Values interpolated with pchip in log10(bpp) over each entry's rate points, never "
+           "extrapolated (-- outside its range). Per-sequence metrics: interpolated per sequence"
+           ", frame-weighted mean only when every sequence covers the target. Set metrics (FVD,"
+           " KVD): interpolated on the dataset-level curve. Best per column in bold.")
+    foot = [how, *notes]
+    stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
+    stem.with_suffix(".tex").write_text(
+        "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
+    long.rename(columns={"entry": "method"}).to_csv(stem.with_suffix(".csv"), index=False)
+    per_seq_path = out_dir / f"matched_rate_{dataset}_per_sequence.csv"
+    per_seq.rename(columns={"entry": "method"}).to_csv(per_seq_path, index=False)
+    return [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex"),
+            per_seq_path]
+
+
+def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict],
+           entries: Entries) -> list[str]:
     notes = ["Frame-weighted means over sequences; `jobs` = succeeded/sequences; a row with a "
-             "missing or failed job shows NaN (--)."]
+             "missing or failed job shows NaN (--). Rows are method configurations: a method "
+             "run with different options or checkpoints appears once per configuration, "
+             "labelled by what differs."]
     failed = records[records["status"] != STATUS_OK]
-    notes += [f"Failed: {r.method} / {r.sequence} / {r.rate_point}: {r.error}"
+    notes += [f"Failed: {r.entry} / {r.sequence} / {r.rate_point}: {r.error}"
               for r in failed.itertuples()]
-    if "fvd_warning" in table.columns:
-        notes += sorted({f"Note: {w}" for w in table["fvd_warning"].dropna() if w})
+    notes += entries.notes()
+    if "fvd_note" in table.columns:
+        notes += sorted({f"FVD {r.method} / {r.rate_point}: {r.fvd_note}"
+                         for r in table.itertuples() if isinstance(r.fvd_note, str)
+                         and r.fvd_note})
     notes.append(provenance_note(store_records))
     return notes
 
@@ -147,15 +219,15 @@ def provenance(records: list[dict]) -> dict:
     """Versions (harness, commit, ffmpeg, encoders, weights) and metric protocols behind a set
     of records: every table and page states them."""
     versions: dict[str, set] = {}
-    protocols: dict[str, str] = {}
+    protocols: dict[str, set] = {}
     for record in records:
         for key, value in record.get("versions", {}).items():
             versions.setdefault(key, set()).add(str(value))
         for name, proto in record.get("metric_protocols", {}).items():
-            protocols[name] = ", ".join(f"{k}={v}" for k, v in sorted(proto.items())
-                                        if k != "clips")
+            protocols.setdefault(name, set()).add(
+                ", ".join(f"{k}={v}" for k, v in sorted(proto.items()) if k != "clips"))
     return {"versions": {k: sorted(v) for k, v in sorted(versions.items())},
-            "protocols": dict(sorted(protocols.items()))}
+            "protocols": {k: sorted(v) for k, v in sorted(protocols.items())}}
 
 
 def provenance_note(records: list[dict]) -> str:
@@ -163,7 +235,9 @@ def provenance_note(records: list[dict]) -> str:
     prov = provenance(records)
     lines = ["Provenance:"]
     lines += [f"- {k}: {'; '.join(v)}" for k, v in prov["versions"].items()]
-    lines += [f"- protocol {k}: {v}" for k, v in prov["protocols"].items()]
+    for name, distinct in prov["protocols"].items():
+        tag = f" ({len(distinct)} distinct protocols pooled)" if len(distinct) > 1 else ""
+        lines += [f"- protocol {name}{tag}: {v}" for v in distinct]
     return "\n".join(lines)
 
 
@@ -177,7 +251,7 @@ def plot_rd(table: pd.DataFrame, dataset: str, metric: str, out_dir: Path, x_axi
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(x_axis)
-    ax.set_ylabel(metric + (" (lower is better)" if _direction(metric) else ""))
+    ax.set_ylabel(metric + (" (lower is better)" if lower_is_better(metric) else ""))
     ax.set_title(f"{dataset}: {metric}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)

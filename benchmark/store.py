@@ -103,9 +103,10 @@ def flatten(record: dict) -> dict:
     row = {k: record.get(k) for k in ("dataset", "sequence", "segment", "method", "kind",
                                       "causal", "config_hash", "frames", "width", "height",
                                       "fps", "bpp", "kbps", "total_bits", "status", "error",
-                                      "key")}
+                                      "created", "key")}
     row["rate_point"] = record.get("rate_point", {}).get("label")
     row["group"] = record.get("group", "")
+    row["path"] = record.get("_path")
     for stream, bits in record.get("bits", {}).items():
         row[f"bits_{stream}"] = bits
     for name, value in record.get("timings", {}).items():

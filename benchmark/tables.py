@@ -15,10 +15,24 @@ def _fmt(value: object, digits: int = 4) -> str:
     return str(value)
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """A GitHub-style Markdown table."""
+def best_values(table: pd.DataFrame, best: dict[str, str]) -> dict[str, float]:
+    """The best value of each column named in `best` ('max' or 'min'), NaN ignored."""
+    out: dict[str, float] = {}
+    for col, how in best.items():
+        vals = pd.to_numeric(table[col], errors="coerce").dropna() if col in table else []
+        if len(vals):
+            out[col] = vals.max() if how == "max" else vals.min()
+    return out
+
+
+def to_markdown(table: pd.DataFrame, best: dict[str, str] | None = None) -> str:
+    """A GitHub-style Markdown table; the best value of each column in `best` is bold."""
+    bold = best_values(table, best or {})
     lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in table.itertuples(False)]
+    for row in table.itertuples(False):
+        cells = [f"**{_fmt(v)}**" if c in bold and isinstance(v, float) and v == bold[c]
+                 else _fmt(v) for c, v in zip(table.columns, row, strict=True)]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -31,11 +45,7 @@ def _latex_escape(text: str) -> str:
 
 def to_latex(table: pd.DataFrame, best: dict[str, str], caption: str = "") -> str:
     """booktabs tabular; `best` maps column -> 'max' or 'min': that column's best is bold."""
-    bold: dict[str, float] = {}
-    for col, how in best.items():
-        vals = pd.to_numeric(table[col], errors="coerce").dropna() if col in table else []
-        if len(vals):
-            bold[col] = vals.max() if how == "max" else vals.min()
+    bold = best_values(table, best)
     align = "".join("r" if pd.api.types.is_numeric_dtype(table[c]) else "l" for c in table)
     lines = [r"\begin{table}[t]", r"\centering"]
     if caption:
@@ -58,7 +68,7 @@ def write_tables(table: pd.DataFrame, stem: Path, best: dict[str, str], title: s
                  notes: list[str] | None = None) -> list[Path]:
     """STEM.md, STEM.csv and STEM.tex; returns the paths."""
     md = stem.with_suffix(".md")
-    md.write_text(f"# {title}\n\n" + to_markdown(table)
+    md.write_text(f"# {title}\n\n" + to_markdown(table, best)
                   + "".join(f"\n{note}\n" for note in notes or []))
     csv = stem.with_suffix(".csv")
     table.to_csv(csv, index=False)

@@ -15,27 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmark.errors import UlvrError
+from benchmark.metrics.table import METRICS, MetricSpec, metric_spec
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
-
-# Metric name -> module that registers it. Modules are imported only when a metric is used
-# (or listed), so a PSNR-only run never imports torch.
-METRIC_MODULES = {
-    "psnr": "benchmark.metrics.psnr",
-    "ms-ssim": "benchmark.metrics.msssim",
-    "lpips-alex": "benchmark.metrics.lpips",
-    "lpips-vgg": "benchmark.metrics.lpips",
-    "dists": "benchmark.metrics.dists",
-    "vmaf": "benchmark.metrics.vmaf",
-    "fvd": "benchmark.metrics.fvd",
-    "tof": "benchmark.metrics.temporal",
-    "tlp": "benchmark.metrics.temporal",
-    "warp-error": "benchmark.metrics.temporal",
-    "flicker": "benchmark.metrics.temporal",
-    "piqe": "benchmark.metrics.noref",
-    "niqe": "benchmark.metrics.noref",
-    "cvvdp": "benchmark.metrics.cvvdp",
-}
 
 
 @dataclass
@@ -52,11 +34,13 @@ class Metric(ABC):
     """A full-reference metric computed while frames stream past."""
 
     name: str = ""
-    lower_is_better: bool = False
-    colour: str = "rgb"           # "rgb" (8-bit RGB) or "yuv" (native 4:2:0 planes)
-    outputs: tuple[str, ...] = ()  # names of the values compute() returns
-    description: str = ""
-    is_set_metric: bool = False    # values come from features pooled over many sequences
+    # Copied from the metric's row of the metric table by register_metric (never set by hand):
+    spec: MetricSpec
+    lower_is_better: bool
+    colour: str                   # "rgb" (8-bit RGB) or "yuv" (native 4:2:0 planes)
+    outputs: tuple[str, ...]      # names of the values compute() returns
+    description: str
+    is_set_metric: bool           # values come from features pooled over many sequences
 
     def __init__(self, device: str = "cpu") -> None:
         self.device = device
@@ -84,24 +68,30 @@ _METRICS: dict[str, type[Metric]] = {}
 
 
 def register_metric(cls: type[Metric]) -> type[Metric]:
-    """Class decorator adding a metric to the registry under its `name`."""
+    """Class decorator adding a metric to the registry under its `name`, with the facts of its
+    row in the metric table (a class without a row is a programming error)."""
     if cls.name in _METRICS:
         raise ValueError(f"metric '{cls.name}' is registered twice")
+    if cls.name not in METRICS:
+        raise ValueError(f"metric '{cls.name}' has no row in benchmark/metrics/table.py")
+    spec = METRICS[cls.name]
+    cls.spec, cls.lower_is_better, cls.colour = spec, spec.lower_is_better, spec.colour
+    cls.outputs, cls.description, cls.is_set_metric = (spec.outputs, spec.description,
+                                                       spec.set_level)
     _METRICS[cls.name] = cls
     return cls
 
 
 def metric_names() -> list[str]:
-    """Names of all metrics, without importing their implementations."""
-    return sorted(METRIC_MODULES)
+    """Names of all metrics, in table order, without importing their implementations."""
+    return list(METRICS)
 
 
 def metric_class(name: str) -> type[Metric]:
     """The class of one metric, importing its module on first use."""
-    if name not in METRIC_MODULES:
-        raise UlvrError(f"unknown metric '{name}': 'ulvr list metrics' shows the available ones")
+    spec = metric_spec(name)
     if name not in _METRICS:
-        importlib.import_module(METRIC_MODULES[name])
+        importlib.import_module(spec.module)
     return _METRICS[name]
 
 
@@ -117,14 +107,6 @@ def create_metric(name: str, device: str = "cpu") -> Metric:
     if not available.ok:
         raise UlvrError(f"metric '{name}' is unavailable: {available.reason}")
     return cls(device=device)
-
-
-def lower_is_better(output: str) -> bool:
-    """Direction of a metric output such as 'psnr-y' or 'ms-ssim'."""
-    for cls in metric_classes().values():
-        if output in cls.outputs or output.split("@")[0] in cls.outputs:
-            return cls.lower_is_better
-    raise UlvrError(f"unknown metric output '{output}'")
 
 
 def paired_chunks(reference: Iterable[FrameChunk],

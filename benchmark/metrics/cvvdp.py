@@ -58,8 +58,6 @@ class ColorVideoVdp(Metric):
     """ColorVideoVDP JOD over the whole video (a single value; no per-frame curve)."""
 
     name = "cvvdp"
-    outputs = ("cvvdp",)
-    description = "ColorVideoVDP in JOD (optional; display standard_4k)"
 
     def __init__(self, device: str = "cpu", fps: float = 30.0) -> None:
         self.fps = fps

@@ -135,9 +135,6 @@ class Dists(Metric):
     """DISTS on RGB frames; mean of per-frame values."""
 
     name = "dists"
-    lower_is_better = True
-    outputs = ("dists",)
-    description = "DISTS (VGG16 structure/texture similarity), RGB in [0, 1]; mean per frame"
 
     def __init__(self, device: str = "cpu") -> None:
         super().__init__(device)

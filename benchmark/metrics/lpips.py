@@ -284,7 +284,6 @@ class _LpipsMetric(Metric):
     """LPIPS on RGB frames; mean of per-frame values."""
 
     net = "alex"
-    lower_is_better = True
 
     def __init__(self, device: str = "cpu") -> None:
         super().__init__(device)
@@ -315,8 +314,6 @@ class LpipsAlex(_LpipsMetric):
 
     name = "lpips-alex"
     net = "alex"
-    outputs = ("lpips-alex",)
-    description = "LPIPS v0.1, AlexNet features, RGB in [-1, 1]; mean of per-frame values"
 
 
 @register_metric
@@ -325,5 +322,3 @@ class LpipsVgg(_LpipsMetric):
 
     name = "lpips-vgg"
     net = "vgg"
-    outputs = ("lpips-vgg",)
-    description = "LPIPS v0.1, VGG16 features, RGB in [-1, 1]; mean of per-frame values"

@@ -87,8 +87,6 @@ class MsSsim(Metric):
     """MS-SSIM on RGB; mean of per-frame values."""
 
     name = "ms-ssim"
-    outputs = ("ms-ssim",)
-    description = "multi-scale SSIM on 8-bit RGB (5 scales, fewer for small frames)"
 
     def reset(self) -> None:
         self._values: list[np.ndarray] = []

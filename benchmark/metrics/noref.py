@@ -28,7 +28,6 @@ class PyiqaNoReference(Metric):
 
     pyiqa_name = ""
     required_files: tuple[str, ...] = ()
-    lower_is_better = True
 
     @classmethod
     def availability(cls) -> Availability:
@@ -72,8 +71,6 @@ class Piqe(PyiqaNoReference):
     """PIQE (Venkatanath et al. 2015), no reference, lower is better."""
 
     name = pyiqa_name = "piqe"
-    outputs = ("piqe",)
-    description = "PIQE no-reference quality of the reconstruction (pyiqa)"
 
 
 @register_metric
@@ -81,6 +78,4 @@ class Niqe(PyiqaNoReference):
     """NIQE (Mittal et al. 2013), no reference, lower is better; needs pyiqa's parameters."""
 
     name = pyiqa_name = "niqe"
-    outputs = ("niqe",)
     required_files = ("niqe_modelparameters.mat",)
-    description = "NIQE no-reference quality of the reconstruction (pyiqa)"

@@ -38,9 +38,6 @@ class Psnr(Metric):
     """PSNR-RGB (8-bit), PSNR-Y/U/V and weighted PSNR-YUV at the source bit depth."""
 
     name = "psnr"
-    colour = "yuv"
-    outputs = ("psnr-rgb", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv")
-    description = "PSNR on RGB and Y/U/V; YUV weighted 6:1:1; mean of per-frame values"
 
     def __init__(self, device: str = "cpu", yuv_weights: tuple[int, int, int] = (6, 1, 1)) -> None:
         self.yuv_weights = yuv_weights

@@ -134,8 +134,6 @@ def warp_error(dis: cv2.DISOpticalFlow, ref_prev: np.ndarray, ref_cur: np.ndarra
 class _PairMetric(Metric):
     """A metric of consecutive frame pairs that carries the previous chunk's last frame over."""
 
-    lower_is_better = True
-    colour = "rgb"
 
     def reset(self) -> None:
         self._carry: tuple[np.ndarray, np.ndarray] | None = None
@@ -175,8 +173,6 @@ class TemporalOpticalFlow(_PairMetric):
     """tOF: how far the reconstruction's motion is from the reference's (TecoGAN)."""
 
     name = "tof"
-    outputs = ("tof",)
-    description = "tOF: mean end-point error between DIS flows of reference and reconstruction"
 
     def reset(self) -> None:
         super().reset()
@@ -204,8 +200,6 @@ class TemporalLpips(_PairMetric):
     reference's (TecoGAN)."""
 
     name = "tlp"
-    outputs = ("tlp",)
-    description = "tLP: |LPIPS-alex(rec t-1, rec t) - LPIPS-alex(ref t-1, ref t)|, mean"
 
     def __init__(self, device: str = "cpu") -> None:
         from benchmark.metrics.lpips import shared_distance  # torch only when tLP is used
@@ -238,8 +232,6 @@ class WarpError(_PairMetric):
     reference's motion, outside occlusions."""
 
     name = "warp-error"
-    outputs = ("warp-error",)
-    description = "warping error: masked MSE of rec t vs rec t-1 warped by reference flow"
 
     def reset(self) -> None:
         super().reset()
@@ -267,8 +259,6 @@ class Flicker(_PairMetric):
     """Flicker: frame-to-frame changes of mean brightness the reference does not have."""
 
     name = "flicker"
-    outputs = ("flicker",)
-    description = "flicker: |change of mean luma (rec) - change of mean luma (ref)|, 8-bit units"
 
     def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
         return luma(chunk.rgb()).mean(axis=(1, 2), dtype=np.float64)

@@ -43,9 +43,6 @@ class Vmaf(Metric):
     """VMAF (model vmaf_v0.6.1); per-frame scores and their mean."""
 
     name = "vmaf"
-    colour = "yuv"
-    outputs = ("vmaf",)
-    description = "VMAF v0.6.1 via ffmpeg libvmaf on YUV 4:2:0"
 
     @classmethod
     def availability(cls) -> Availability:

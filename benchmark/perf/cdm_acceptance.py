@@ -124,11 +124,11 @@ def cmd_streaming(args: argparse.Namespace) -> None:
 
 
 def cmd_quality(args: argparse.Namespace) -> None:
-    from benchmark.report import rd_table
+    from benchmark.report import load_entries, rd_table
     from benchmark.store import ResultStore
     from benchmark.tables import to_markdown
 
-    table = rd_table(ResultStore(args.results).dataframe())
+    table = rd_table(load_entries(ResultStore(args.results))[0].frame)
     methods = ["lowres-bicubic", "frame-diffusion", "cdm-teacher", "causal-diffusion"]
     table = table[table["method"].isin(methods)]
     cols = [c for c in ["method", "rate_point", "bpp", "psnr-rgb", "lpips-alex", "dists", "tlp",
