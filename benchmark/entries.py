@@ -73,10 +73,10 @@ def resolve(frame: pd.DataFrame, records: list[dict]) -> Entries:
     frame["entry"] = [labels.get((m, str(h)), m) for m, h in
                       zip(frame["method"], frame["config_hash"], strict=True)]
     created = frame["created"] if "created" in frame else pd.Series("", index=frame.index)
-    frame = frame.assign(_created=created.fillna("").astype(str))
-    frame = frame.sort_values([*JOB_COLUMNS, "_created"], kind="stable")
+    frame = frame.assign(created_at=created.fillna("").astype(str))
+    frame = frame.sort_values([*JOB_COLUMNS, "created_at"], kind="stable")
     newest = ~frame.duplicated(JOB_COLUMNS, keep="last")
-    superseded = [f"{r.entry} / {r.sequence} / {r.rate_point} ({r._created or 'undated'})"
+    superseded = [f"{r.entry} / {r.sequence} / {r.rate_point} ({r.created_at or 'undated'})"
                   for r in frame[~newest].itertuples()]
-    kept = frame[newest].drop(columns="_created").reset_index(drop=True)
+    kept = frame[newest].drop(columns="created_at").reset_index(drop=True)
     return Entries(kept, superseded)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import UlvrError
+from benchmark.metrics.distances import frechet_distance, kernel_distance
 from benchmark.store import STATUS_OK
 
 DEFAULT_MIN_CLIPS = 64
@@ -46,8 +47,6 @@ def fvd_table(records: list[dict], kept: pd.DataFrame,
     `kept` is the resolved per-job frame (benchmark.entries.resolve) and `records` the store's
     records; only the records `kept` names are pooled.
     """
-    from benchmark.metrics.fvd import fvd_from_features, kernel_distance
-
     by_path = {r.get("_path"): r for r in records}
     expected = kept.groupby("dataset")["sequence"].nunique().to_dict()
     rows = []
@@ -66,7 +65,7 @@ def fvd_table(records: list[dict], kept: pd.DataFrame,
             fvd = kvd = float("nan")
             note = f"{clips} clip(s): FVD/KVD need at least 2"
         else:
-            fvd, _ = fvd_from_features(ref, rec)
+            fvd = frechet_distance(ref, rec)
             kvd = kernel_distance(ref, rec)
             note = (f"unreliable: {clips} clips < {min_clips} (FVD covariance rank <= "
                     f"{clips - 1}); compare KVD" if clips < min_clips else "")

@@ -16,13 +16,13 @@ PSNR = np.array([30.0, 33.0, 35.5, 37.5])
 def test_matches_package_numbers():
     rate_t, psnr_t = RATE * 0.9, PSNR + 0.1
     for method in ("pchip", "akima", "cubic"):
-        ours, delta = bd_pair(RATE, PSNR, rate_t, psnr_t, method=method)
+        ours, delta, _ = bd_pair(RATE, PSNR, rate_t, psnr_t, method=method)
         assert ours == pytest.approx(bd.bd_rate(RATE, PSNR, rate_t, psnr_t, method))
         assert delta == pytest.approx(bd.bd_psnr(RATE, PSNR, rate_t, psnr_t, method))
 
 
 def test_constant_rate_factor_gives_that_factor():
-    rate, delta = bd_pair(RATE, PSNR, RATE * 0.8, PSNR)
+    rate, delta, _ = bd_pair(RATE, PSNR, RATE * 0.8, PSNR)
     assert rate == pytest.approx(-20.0, abs=1e-9)
     assert delta > 0
 
@@ -30,31 +30,31 @@ def test_constant_rate_factor_gives_that_factor():
 def test_lower_is_better_sign():
     lpips = np.array([0.40, 0.30, 0.22, 0.16])
     # test reaches the same LPIPS with 30% fewer bits: BD-rate -30%, BD-LPIPS negative (better)
-    rate, delta = bd_pair(RATE, lpips, RATE * 0.7, lpips, lower_is_better=True)
+    rate, delta, _ = bd_pair(RATE, lpips, RATE * 0.7, lpips, lower_is_better=True)
     assert rate == pytest.approx(-30.0, abs=1e-9)
     assert delta < 0
-    worse_rate, worse_delta = bd_pair(RATE, lpips, RATE * 1.5, lpips, lower_is_better=True)
+    worse_rate, worse_delta, _ = bd_pair(RATE, lpips, RATE * 1.5, lpips, lower_is_better=True)
     assert worse_rate == pytest.approx(50.0, abs=1e-9) and worse_delta > 0
 
 
 def test_no_overlap_gives_nan_and_warning():
-    with pytest.warns(UserWarning, match="overlap"):
-        rate, _ = bd_pair(RATE, PSNR, RATE, PSNR + 20)
-    assert np.isnan(rate)
+    rate, _, note = bd_pair(RATE, PSNR, RATE, PSNR + 20)
+    assert np.isnan(rate) and "metric overlap" in note
 
 
 def test_bd_table_and_short_anchor():
-    rows = [{"dataset": "d", "method": m, "bpp": r * f, "psnr-rgb": p}
-            for m, f in (("anchor", 1.0), ("new", 0.5)) for r, p in zip(RATE, PSNR, strict=True)]
-    table = bd_table(pd.DataFrame(rows), "anchor", ["psnr-rgb"], {})
+    rows = [{"dataset": "d", "sequence": "s", "entry": m, "rate_point": f"p{i}", "bpp": r * f,
+             "psnr-rgb": p}
+            for m, f in (("anchor", 1.0), ("new", 0.5))
+            for i, (r, p) in enumerate(zip(RATE, PSNR, strict=True))]
+    table = bd_table(pd.DataFrame(rows), "anchor", ["psnr-rgb"])
     assert table.iloc[0]["BD-rate psnr-rgb (%)"] == pytest.approx(-50.0)
     from benchmark.errors import UlvrError
 
     with pytest.raises(UlvrError, match="at least 3"):
-        bd_table(pd.DataFrame(rows[:2] + rows[4:]), "anchor", ["psnr-rgb"], {})
+        bd_table(pd.DataFrame(rows[:2] + rows[4:]), "anchor", ["psnr-rgb"])
 
 
 def test_non_monotonic_curve_gives_nan():
-    with pytest.warns(UserWarning, match="monotonic"):
-        rate, delta = bd_pair(RATE, PSNR, RATE, np.array([30.0, 29.0, 35.0, 36.0]))
-    assert np.isnan(rate) and np.isnan(delta)
+    rate, delta, note = bd_pair(RATE, PSNR, RATE, np.array([30.0, 29.0, 35.0, 36.0]))
+    assert np.isnan(rate) and np.isnan(delta) and "not monotonic" in note

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmark.entries import resolve
 from benchmark.manifest import load_dataset
 from benchmark.metrics import fvd as fvd_mod
 from benchmark.metrics.base import evaluate
-from benchmark.metrics.fvd import frechet_distance, frechet_from_moments
+from benchmark.metrics.distances import frechet_distance, frechet_from_moments
 from benchmark.runner import plan_jobs, run_jobs
 from benchmark.setmetrics import fvd_table
 from benchmark.store import ResultStore
@@ -68,9 +69,10 @@ def test_fvd_set_table_end_to_end(tmp_path):
     store = ResultStore(tmp_path)
     jobs = plan_jobs(sequences, ["x265"], ("fvd",), rate_points=["qp37", "qp51-d8"])
     assert run_jobs(jobs, store, progress=False).ok == 6
-    table = fvd_table(store).set_index("rate_point")
+    records = list(store.records())
+    table = fvd_table(records, resolve(store.dataframe(), records).frame).set_index("rate_point")
     assert list(table["fvd_clips"]) == [3, 3]
-    assert "rank-deficient" in table.loc["qp37", "fvd_warning"]
+    assert table.loc["qp37", "fvd_note"].startswith("unreliable: 3 clips < 64")
     assert 0 < table.loc["qp37", "fvd"] < table.loc["qp51-d8", "fvd"]
     record = next(store.records())
     assert record["metric_protocols"]["fvd"]["clip_len"] == 16

@@ -11,11 +11,9 @@ clip count beside every value, flags small counts, and adds KVD, which few clips
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 import torch
-from scipy import linalg
 
 from benchmark.errors import UlvrError
 from benchmark.metrics.base import Metric, MetricResult, register_metric
@@ -31,38 +29,6 @@ def protocol(stride: int = DEFAULT_STRIDE) -> dict:
             "features": "logits-400", "clip_len": CLIP_LEN, "stride": stride,
             "resize": "bilinear 224x224, no antialias", "range": "[-1, 1]",
             "sqrtm": "scipy.linalg.sqrtm"}
-
-
-def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
-    """Frechet distance between Gaussians fitted to feature sets a (n, d) and b (m, d)."""
-    if len(a) < 2 or len(b) < 2:
-        raise UlvrError(f"FVD needs at least 2 clips per side, got {len(a)} and {len(b)}")
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    return frechet_from_moments(mu_a, cov_a, mu_b, cov_b, eps)
-
-
-def frechet_from_moments(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray,
-                         cov_b: np.ndarray, eps: float = 1e-6) -> float:
-    """||mu_a - mu_b||^2 + Tr(A + B - 2 (A B)^(1/2)), guarded against ill-conditioning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular: handled below
-        covmean = linalg.sqrtm(cov_a @ cov_b)
-        if not np.isfinite(covmean).all():
-            offset = np.eye(len(cov_a)) * eps
-            covmean = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
-    if np.iscomplexobj(covmean):
-        if np.abs(covmean.imag).max() > 1e-3 * max(1.0, np.abs(covmean.real).max()):
-            raise UlvrError("FVD: the covariance product has a large imaginary square root "
-                            "part; too few or degenerate clips")
-        covmean = covmean.real
-    diff = mu_a - mu_b
-    return float(diff @ diff + np.trace(cov_a) + np.trace(cov_b) - 2 * np.trace(covmean))
-
-
-def fvd_from_features(reference: np.ndarray, reconstruction: np.ndarray) -> tuple[float, int]:
-    """FVD and the clip count it rests on (the report flags small counts)."""
-    return frechet_distance(reference, reconstruction), min(len(reference), len(reconstruction))
 
 
 @functools.cache
@@ -125,16 +91,3 @@ class Fvd(Metric):
         return MetricResult({}, {}, {**protocol(self.stride), "clips": len(feats["reference"])},
                             features={k: v.tolist() for k, v in feats.items()})
 
-
-def kernel_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """KVD: unbiased MMD^2 between feature sets a (m, d) and b (n, d) with the cubic polynomial
-    kernel k(x, y) = (x.y / d + 1)^3 (the FVD paper's KVD, KID's estimator); meaningful with
-    few clips, unlike FVD's covariance."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    m, n = len(a), len(b)
-    if m < 2 or n < 2:
-        raise UlvrError(f"KVD needs at least 2 clips per side, got {m} and {n}")
-    dim = a.shape[1]
-    kaa, kbb, kab = ((x @ y.T / dim + 1.0) ** 3 for x, y in ((a, a), (b, b), (a, b)))
-    return float((kaa.sum() - np.trace(kaa)) / (m * (m - 1))
-                 + (kbb.sum() - np.trace(kbb)) / (n * (n - 1)) - 2.0 * kab.mean())
