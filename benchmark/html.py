@@ -1,5 +1,6 @@
 """Leaderboard page: one self-contained HTML file (plots embedded as data URIs, no network)
-with the BD and RD tables, RD plots per metric, dataset/metric filters and provenance."""
+with the matched-rate, BD and RD tables, RD plots per metric, dataset/metric filters and
+provenance."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ window.addEventListener('load', ()=>{
   const imgs=[...document.images];
   document.body.dataset.imagesLoaded = imgs.filter(i=>i.complete && i.naturalWidth>0).length;
   document.body.dataset.tables = document.querySelectorAll('table.rd, table.bd').length;
+  document.body.dataset.matchedTables = document.querySelectorAll('table.matched').length;
   applyFilter();
 });
 """
@@ -45,6 +47,26 @@ def _table(frame: pd.DataFrame, css: str) -> str:
                          border=0)
 
 
+def _matched(report_dir: Path, dataset: str) -> list[str]:
+    """The matched-rate tables (entries x target bpp, one per metric, direction shown), first:
+    they compare methods whose curves are too far apart for BD-rate."""
+    path = report_dir / f"matched_rate_{dataset}.csv"
+    if not path.exists():
+        return []
+    from benchmark.matched import wide
+    from benchmark.metrics.table import lower_is_better
+
+    long = pd.read_csv(path).rename(columns={"method": "entry"})
+    out = ["<h3>Matched-rate table (pchip in log-bpp, never extrapolated)</h3>"]
+    for metric in dict.fromkeys(long["metric"]):
+        table = wide(long, metric)
+        arrow = "&darr; lower is better" if lower_is_better(metric) else "&uarr; higher is better"
+        out.append(f'<div data-dataset="{html.escape(dataset)}" data-metric="'
+                   f'{html.escape(metric)}"><h4>{html.escape(metric)} ({arrow})</h4>'
+                   + _table(table, "matched") + "</div>")
+    return out
+
+
 def write_html(store: ResultStore, report_dir: Path, path: Path) -> Path:
     """Build the page from the report's CSV tables and PNG plots plus the records' provenance."""
     report_dir = Path(report_dir)
@@ -52,7 +74,7 @@ def write_html(store: ResultStore, report_dir: Path, path: Path) -> Path:
     metrics: set[str] = set()
     sections = []
     for dataset in datasets:
-        body = [f"<h2>{html.escape(dataset)}</h2>"]
+        body = [f"<h2>{html.escape(dataset)}</h2>", *_matched(report_dir, dataset)]
         bd_csv = report_dir / f"bd_table_{dataset}.csv"
         if bd_csv.exists():
             body += ["<h3>BD table</h3>", _table(pd.read_csv(bd_csv), "bd")]

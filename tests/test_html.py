@@ -51,4 +51,6 @@ def test_leaderboard_page_renders_tables_and_figures(tmp_path, carphone):
     assert plots == 3                                        # psnr-rgb, psnr-yuv, ms-ssim
     assert loaded and int(loaded.group(1)) == plots, dom[:500]
     assert tables and int(tables.group(1)) == 2              # BD table and RD table
+    matched = re.search(r'data-matched-tables="(\d+)"', dom)
+    assert matched and int(matched.group(1)) == 3            # one per metric output
     assert "x264" in dom and "BD-rate" in dom and "Provenance" in dom
