@@ -44,18 +44,23 @@ def test_rank_deficient_covariances_are_guarded():
 class _Fake:
     """Stands in for I3D in the clip-extraction test: returns the mean of each clip."""
 
+    weights_sha256 = "fake"
+    clips_seen = 0
+
     def __call__(self, batch):
         import torch
 
+        _Fake.clips_seen += batch.shape[0]
         return batch.mean(dim=(1, 3, 4), keepdim=False)[:, :1].expand(-1, 400).clone() \
             + torch.zeros(batch.shape[0], 400)
 
 
-def test_clip_extraction_with_stride(monkeypatch):
+def test_clip_extraction_with_stride(monkeypatch, tmp_path):
+    monkeypatch.setenv("ULVR_CACHE", str(tmp_path))
     monkeypatch.setattr(fvd_mod, "_network", lambda device: _Fake())
     seq = next(s for s in load_dataset("embedded", max_frames=32).sequences
                if s.name == "carphone")
-    for stride, clips in ((16, 2), (8, 3)):
+    for stride, clips in ((16, 2), (8, 3), (1, 17)):
         metric = fvd_mod.Fvd(stride=stride)
         result = evaluate(seq.frames(5), seq.frames(7), [metric])["fvd"]
         assert result.protocol["clips"] == clips and result.protocol["stride"] == stride
@@ -77,3 +82,31 @@ def test_fvd_set_table_end_to_end(tmp_path):
     record = next(store.records())
     assert record["metric_protocols"]["fvd"]["clip_len"] == 16
     assert np.shape(record["features"]["fvd"]["reference"]) == (1, 400)
+
+
+def test_stride_out_of_range_is_refused():
+    from benchmark.errors import UlvrError
+
+    for stride in (0, 17):
+        with pytest.raises(UlvrError, match="stride"):
+            fvd_mod.Fvd(stride=stride)
+
+
+def test_reference_clip_features_are_cached_and_corrupt_entries_recomputed(monkeypatch, tmp_path):
+    """The second job on a sequence runs the network on its reconstruction only; a corrupt
+    cache entry is recomputed, never trusted."""
+    monkeypatch.setenv("ULVR_CACHE", str(tmp_path))
+    monkeypatch.setattr(fvd_mod, "_network", lambda device: _Fake())
+    seq = next(s for s in load_dataset("embedded", max_frames=16).sequences
+               if s.name == "carphone")
+    _Fake.clips_seen = 0
+    first = evaluate(seq.frames(), seq.frames(5), [fvd_mod.Fvd()])["fvd"]
+    assert _Fake.clips_seen == 2
+    second = evaluate(seq.frames(), seq.frames(5), [fvd_mod.Fvd()])["fvd"]
+    assert _Fake.clips_seen == 3                       # reference from the cache
+    np.testing.assert_allclose(first.features["reference"], second.features["reference"])
+    entry = next((tmp_path / "features" / "i3d").rglob("*.npy"))
+    entry.write_bytes(b"not an array")
+    third = evaluate(seq.frames(), seq.frames(5), [fvd_mod.Fvd()])["fvd"]
+    assert _Fake.clips_seen == 5                       # recomputed
+    np.testing.assert_allclose(third.features["reference"], first.features["reference"])

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import UlvrError
+from benchmark.featcache import FeatureCache, feature_key
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -45,7 +46,11 @@ class Fvd(Metric):
     name = "fvd"
 
     def __init__(self, device: str = "cpu", stride: int = DEFAULT_STRIDE) -> None:
-        self.stride = stride
+        if not 1 <= int(stride) <= CLIP_LEN:
+            raise UlvrError(f"FVD clip stride {stride} is out of range: use 1 to {CLIP_LEN} "
+                            "(frames between clip starts; below 16 the clips overlap)")
+        self.stride = int(stride)
+        self._cache = FeatureCache("i3d")
         super().__init__(device)
 
     @classmethod
@@ -77,17 +82,28 @@ class Fvd(Metric):
             self._skip = self.stride
 
     def _add_clip(self, ref: np.ndarray, rec: np.ndarray) -> None:
+        """Logits of both clips; the reference's come from the feature cache when its exact
+        frames were seen before under this protocol (every job of a sequence shares them)."""
         from benchmark.metrics.i3d import preprocess_clip
 
-        batch = torch.stack([preprocess_clip(ref), preprocess_clip(rec)]).to(self.device)
+        net = _network(self.device)
+        key = feature_key({**protocol(), "weights_sha256": net.weights_sha256}, ref)
+        cached = self._cache.get(key)
+        clips = [rec] if cached is not None else [ref, rec]
+        batch = torch.stack([preprocess_clip(c) for c in clips]).to(self.device)
         with torch.inference_mode():
-            logits = _network(self.device)(batch).float().cpu().numpy()
-        self._features["reference"].append(logits[0])
-        self._features["reconstruction"].append(logits[1])
+            logits = net(batch).float().cpu().numpy()
+        if cached is None:
+            cached = logits[0]
+            self._cache.put(key, cached)
+        self._features["reference"].append(np.asarray(cached, dtype=np.float32))
+        self._features["reconstruction"].append(logits[-1])
 
     def compute(self) -> MetricResult:
         feats = {k: np.array(v, dtype=np.float32).reshape(-1, FEATURE_DIM)
                  for k, v in self._features.items()}
-        return MetricResult({}, {}, {**protocol(self.stride), "clips": len(feats["reference"])},
+        proto = {**protocol(self.stride), "clips": len(feats["reference"]),
+                 "weights_sha256": _network(self.device).weights_sha256}
+        return MetricResult({}, {}, proto,
                             features={k: v.tolist() for k, v in feats.items()})
 
