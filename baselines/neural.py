@@ -428,11 +428,15 @@ class CompressAICodec(Method):
         return cfg
 
     def versions(self) -> dict:
+        """CompressAI and torch (the entropy coder's scales come from torch's arithmetic), and
+        once a job ran, its weights; part of the resume fingerprint."""
+        import torch
+
         try:
             version = compressai_module().__version__
         except UlvrError:
             version = "missing"
-        out = {"compressai": version}
+        out = {"compressai": version, "torch": torch.__version__}
         if self._weights:
             out["weights"] = f"{self._weights['file']} sha256:{self._weights['sha256']}"
         return out

@@ -90,7 +90,7 @@ class ResultStore:
         return (f"skipped {len(self.unreadable)} unreadable record"
                 f"{'s' if len(self.unreadable) != 1 else ''} in '{self.records_dir}': "
                 f"{', '.join(names)}" + (f" (+{more} more)" if more else "")
-                + ": delete them or re-run their jobs")
+                + " (fix or delete them; 'ulvr run' re-runs their jobs)")
 
     def warn_unreadable(self) -> None:
         """Print unreadable_note() to stderr, once per set of files per store."""
