@@ -29,8 +29,9 @@ sequence's, and a missing, unreadable or non-positive rate. With `truncate=true`
 beyond the ones evaluated (e.g. `ulvr run --frames 8` on 32 published frames) are allowed: the
 first frames are evaluated and the bits are prorated by frame count (recorded as
 `method_info.bits_prorated`; it is an approximation, intra frames cost more). Frames stream in
-chunks, never the whole video. A job's key covers the names, sizes and modification times of
-all files under the method's folder, so replacing the outputs re-runs its jobs.
+chunks, never the whole video. A job's key covers the relative names and SHA-256 of all files
+under the method's folder (not where the folder lives, nor when the files were copied), so
+replacing the outputs re-runs its jobs and a copy elsewhere gives the same keys.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from pathlib import Path
 
 from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe, last_error_line
+from benchmark.identity import sha256_file
 from benchmark.manifest import Sequence
 from benchmark.registry import (
     Availability,
@@ -125,6 +127,11 @@ class ExternalMethod(Method):
                 self.problem = f"'{path}' is unusable: {exc}"
                 self.causal, self.meta = False, {}
 
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The options of `external:<name>` (its name comes from the method name, not one)."""
+        return ("root", "truncate")
+
     def rate_points(self) -> list[RatePoint]:
         labels = {p.name for p in self.folder.glob("*/*/*")
                   if p.is_dir() and not p.name.startswith(".")}
@@ -149,9 +156,8 @@ class ExternalMethod(Method):
             dirs.sort()
             for name in sorted(files):
                 path = os.path.join(top, name)
-                stat = os.stat(path)
-                digest.update(f"{os.path.relpath(path, self.folder)}\0{stat.st_size}\0"
-                              f"{stat.st_mtime_ns}\n".encode())
+                relative = Path(os.path.relpath(path, self.folder)).as_posix()
+                digest.update(f"{relative}\0{sha256_file(path)}\n".encode())
         self._files_digest = digest.hexdigest()[:16]
         return self._files_digest
 

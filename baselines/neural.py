@@ -35,7 +35,6 @@ Weights, by where they come from:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import time
@@ -48,6 +47,7 @@ import numpy as np
 from baselines.classical import DOWNSCALE_FILTER, UPSCALE_FILTER
 from baselines.resample import resample_chunk, scaled_size
 from benchmark.errors import UlvrError
+from benchmark.identity import file_identity, sha256_file
 from benchmark.manifest import Sequence
 from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
 from benchmark.video_io import DEFAULT_CHUNK, FrameChunk
@@ -105,14 +105,6 @@ def published_weights(zoo_name: str, metric: str, quality: int) -> tuple[str, Pa
         raise UlvrError(f"CompressAI publishes no '{zoo_name}' weights for metric '{metric}' "
                         f"and quality {quality}") from None
     return url, hub_checkpoint_dir() / url.rsplit("/", 1)[-1]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_state_dict(path: str | os.PathLike) -> tuple[dict, dict]:
@@ -422,26 +414,29 @@ class CompressAICodec(Method):
         return model, weights
 
     def config(self) -> dict:
+        """What changes this codec's output; weights by file name and SHA-256, never by path."""
         cfg = {"name": self.name, "zoo": self.zoo_name, "source": self.source,
                "metric": self.metric, "pad": PAD_MODE, "format": FORMAT_VERSION,
                "downscale": DOWNSCALE_FILTER, "upscale": UPSCALE_FILTER}
         if self.coder is ScaleSpaceFlowCoder:
             cfg["intra_period"] = self.intra_period
         if self.source == "checkpoint":
-            cfg["checkpoint"] = str(self.checkpoint)
-            cfg["checkpoint_sha256"] = sha256_file(self.checkpoint) \
-                if self.checkpoint.is_file() else None
+            cfg["checkpoint"] = file_identity(self.checkpoint)
         elif self.source == "local":
             cfg["shipped"] = {q: sha256_file(CHECKPOINT_DIR / f) if (CHECKPOINT_DIR / f).is_file()
                               else None for q, f in sorted(self.shipped.items())}
         return cfg
 
     def versions(self) -> dict:
+        """CompressAI and torch (the entropy coder's scales come from torch's arithmetic), and
+        once a job ran, its weights; part of the resume fingerprint."""
+        import torch
+
         try:
             version = compressai_module().__version__
         except UlvrError:
             version = "missing"
-        out = {"compressai": version}
+        out = {"compressai": version, "torch": torch.__version__}
         if self._weights:
             out["weights"] = f"{self._weights['file']} sha256:{self._weights['sha256']}"
         return out

@@ -28,6 +28,17 @@ def _bpp_list(text: str) -> list[float]:
     return sorted(values)
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a count of frames or workers)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _method_options(items: list[str] | None) -> dict[str, dict]:
     """Parse repeated `--option METHOD.KEY=VALUE` into {method: {key: value}} (YAML scalars)."""
     import yaml
@@ -242,10 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--metrics", default="psnr,ms-ssim")
     run.add_argument("--rate-points", help="comma-separated rate point labels (default: all)")
     run.add_argument("--sequences", help="comma-separated sequence names (default: all)")
-    run.add_argument("--frames", type=int, help="evaluate at most this many frames")
+    run.add_argument("--frames", type=_positive_int, help="evaluate at most this many frames")
     run.add_argument("--data-root", help="folder with the dataset files (or set ULVR_DATA)")
     run.add_argument("--out", default=DEFAULT_OUT, help="results folder")
-    run.add_argument("--jobs", type=int, default=1, help="parallel worker processes")
+    run.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
     run.add_argument("--force", action="store_true", help="re-run finished jobs")
     run.add_argument("--device", default="cpu", help="cpu or cuda: where learned methods and "
                      "metrics run")
@@ -296,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--checkpoint", help="candidate checkpoint passed to the method")
     regress.add_argument("--suite", help="dataset to run the candidate on (default: reference's)")
     regress.add_argument("--data-root")
-    regress.add_argument("--jobs", type=int, default=1)
+    regress.add_argument("--jobs", type=_positive_int, default=1)
     regress.add_argument("--device", default="cpu")
     regress.add_argument("--output", default="regress.json", help="JSON verdict path")
 

@@ -5,12 +5,16 @@ it sends, its decoded frames (streamed) and timings. Adapters live in `baselines
 `methods/`; extra modules named in $ULVR_PLUGINS (comma-separated) are imported too, so users
 can register their own methods without editing the harness. A family of methods can be
 registered under a name prefix (`external:<name>`, see `baselines/external.py`).
+
+A method's options (`ulvr run --option METHOD.KEY=VALUE`) are the keyword arguments of its
+constructor (`Method.option_names`); any other name is refused with the valid ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 import os
 from abc import ABC, abstractmethod
@@ -107,8 +111,22 @@ class Method(ABC):
 
     def config_hash(self) -> str:
         """Short stable hash of config()."""
-        blob = json.dumps(self.config(), sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
+        return config_digest(self.config())
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The options this method takes: the named keyword arguments of its constructor and
+        of the constructors it passes `**options` on to (up to, not including, Method's)."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if klass is Method or "__init__" not in vars(klass):
+                continue
+            params = inspect.signature(klass.__init__).parameters.values()
+            names += [p.name for p in params if p.name != "self" and p.kind in
+                      (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names]
+            if not any(p.kind == p.VAR_KEYWORD for p in params):
+                break
+        return tuple(names)
 
     def versions(self) -> dict:
         """Versions of the software and weights this method depends on (recorded per job)."""
@@ -121,6 +139,25 @@ class Method(ABC):
                 return rp
         labels = ", ".join(rp.label for rp in self.rate_points())
         raise UlvrError(f"method '{self.name}' has no rate point '{label}': choose from {labels}")
+
+
+def config_digest(config: dict) -> str:
+    """Short stable hash of a method configuration (what `config_hash` returns)."""
+    blob = json.dumps(config, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def check_options(name: str, factory: Callable[..., Method], options: dict) -> None:
+    """Refuse options the method does not take, naming the ones it does (factories that are
+    not Method classes declare none and are not checked)."""
+    declared = getattr(factory, "option_names", None)
+    if declared is None:
+        return
+    valid = declared()
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UlvrError(f"method '{name}' has no option '{unknown[0]}': its options are "
+                        f"{', '.join(valid) or 'none'}")
 
 
 _REGISTRY: dict[str, Callable[..., Method]] = {}
@@ -177,8 +214,10 @@ def create_method(name: str, **options: object) -> Method:
     _load_modules()
     prefix = next((p for p in _PREFIXES if name.startswith(p)), None)
     if name in _REGISTRY:
+        check_options(name, _REGISTRY[name], options)
         method = _REGISTRY[name](**options)
     elif prefix is not None:
+        check_options(name, _PREFIXES[prefix][0], options)
         method = _PREFIXES[prefix][0](name[len(prefix):], **options)
     else:
         raise UlvrError(f"unknown method '{name}': 'ulvr list methods' shows the available ones")

@@ -1,9 +1,17 @@
 """Runner: jobs = dataset x sequence x method x rate point, resumable and parallel.
 
-A job's key hashes the method's configuration, the rate point, the sequence's identity and the
-harness version; a job whose record exists with status ok and all requested metrics is skipped
-unless forced. A failing job records its error and the run goes on. Ctrl-C stops the run; the
-store stays consistent because records are only ever written whole.
+A job's key hashes the method's configuration (weights by name and SHA-256, never by path), the
+rate point, the sequence's identity and the harness version, so the same job has the same key
+in every clone. A job whose record exists with status ok, all requested metrics and the current
+fingerprint (method and metric software, see `benchmark.fingerprint`) is skipped unless forced;
+one whose fingerprint changed runs again, and the run says what changed. A failing job records
+its error and the run goes on. Ctrl-C stops the run; the store stays consistent because records
+are only ever written whole. Records hold placeholders, not this machine's paths
+(`benchmark.identity`). Each job works in a temp folder named after its process; folders of
+processes that died (SIGKILL) are removed when the next run starts.
+
+Bad input fails before any job runs: an unknown method option, an unavailable metric or a
+device this torch cannot use.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,13 +34,17 @@ from tqdm import tqdm
 
 import benchmark
 from benchmark.colour import COLOUR_PROTOCOL
+from benchmark.errors import UlvrError
+from benchmark.fingerprint import fingerprint_changes, job_fingerprint
+from benchmark.identity import portable_text
 from benchmark.manifest import Sequence
-from benchmark.metrics.base import create_metric, evaluate
+from benchmark.metrics.base import create_metric, evaluate, metric_class
 from benchmark.provenance import versions
-from benchmark.registry import RatePoint, create_method
+from benchmark.registry import RatePoint, config_digest, create_method
 from benchmark.store import STATUS_FAILED, STATUS_OK, ResultStore, write_png_atomic
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
+JOB_DIR_PREFIX = "ulvr-job-"     # job work folders: ulvr-job-<pid>-<random>
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,7 @@ class Job:
     method_options: dict = field(default_factory=dict)
     method_config: dict = field(default_factory=dict)
     device: str = "cpu"
+    fingerprint: dict = field(default_factory=dict)   # see benchmark.fingerprint
 
     @property
     def key(self) -> str:
@@ -58,28 +72,145 @@ class Job:
                               self.rate_point.label, self.key)
 
 
+def _cuda_problem(device: str) -> str:
+    """Why torch cannot run on a CUDA device here ('' when it can)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return f"this torch ({torch.__version__}) sees no usable CUDA device"
+    index = torch.device(device).index
+    if index is not None and index >= torch.cuda.device_count():
+        return f"there are only {torch.cuda.device_count()} CUDA devices here"
+    return ""
+
+
+def _mps_problem(device: str) -> str:
+    """Why torch cannot run on Apple's MPS here ('' when it can)."""
+    import torch
+
+    return "" if torch.backends.mps.is_available() else "this torch sees no MPS device"
+
+
+DEVICE_CHECKS = {"cpu": lambda device: "", "cuda": _cuda_problem, "mps": _mps_problem}
+
+
+def check_device(device: str) -> None:
+    """Refuse, once and up front, a device the learned methods and metrics cannot use (rather
+    than failing every job with torch's error)."""
+    kind = device.split(":", 1)[0]
+    if kind not in DEVICE_CHECKS:
+        raise UlvrError(f"unknown device '{device}': use one of {', '.join(DEVICE_CHECKS)} "
+                        "(cuda:N picks a GPU)")
+    try:
+        problem = DEVICE_CHECKS[kind](device)
+    except (RuntimeError, ValueError) as exc:   # torch refuses the name, e.g. 'cuda:x'
+        raise UlvrError(f"bad device '{device}': {exc}") from None
+    if problem:
+        raise UlvrError(f"device '{device}' is unusable: {problem}; run with --device cpu")
+
+
+def check_metrics(metrics: tuple[str, ...]) -> None:
+    """Refuse unknown or unavailable metrics before any job encodes anything."""
+    for name in metrics:
+        available = metric_class(name).availability()
+        if not available.ok:
+            raise UlvrError(f"metric '{name}' is unavailable here: {available.reason}")
+
+
 def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str, ...],
               method_options: dict | None = None, rate_points: list[str] | None = None,
               device: str = "cpu") -> list[Job]:
-    """All jobs of a run, in a stable order; unknown methods or rate points fail here, early."""
+    """All jobs of a run, in a stable order. Unknown methods, method options or rate points,
+    unavailable metrics and unusable devices fail here, before any job runs."""
+    check_device(device)
+    check_metrics(tuple(metrics))
     jobs = []
     for name in methods:
-        method = create_method(name, **(method_options or {}).get(name, {}))
+        options = (method_options or {}).get(name, {})
+        method = create_method(name, **options)
         points = [method.find_rate_point(p) for p in rate_points] if rate_points \
             else method.rate_points()
+        config = method.config()
+        fingerprint = job_fingerprint(method.versions(), tuple(metrics))
         for seq in sequences:
             for rp in points:
-                jobs.append(Job(seq, name, rp, tuple(metrics),
-                                (method_options or {}).get(name, {}), method.config(), device))
+                jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
+                                fingerprint))
     return jobs
 
 
-def is_done(job: Job, store: ResultStore) -> bool:
-    """True when the job's record exists, succeeded and holds every requested metric."""
+def finished_record(job: Job, store: ResultStore) -> dict | None:
+    """The job's record when it exists, succeeded and holds every requested metric."""
     record = store.read(job.record_path(store))
     if not record or record.get("status") != STATUS_OK:
+        return None
+    return record if set(job.metrics) <= set(record.get("metric_names", [])) else None
+
+
+def rerun_reasons(job: Job, store: ResultStore) -> list[str] | None:
+    """None when the job has no finished record (it simply runs); otherwise what changed
+    since its record was made ([] when nothing did and it can be skipped)."""
+    record = finished_record(job, store)
+    if record is None:
+        return None
+    return fingerprint_changes(record.get("fingerprint"), job.fingerprint) \
+        if job.fingerprint else []
+
+
+def is_done(job: Job, store: ResultStore) -> bool:
+    """True when the job's record is finished and made by the current software."""
+    return rerun_reasons(job, store) == []
+
+
+def select_todo(jobs: list[Job], store: ResultStore,
+                force: bool = False) -> tuple[list[Job], int, Counter]:
+    """The jobs to run; how many of them had a finished record but run again; and how many
+    jobs each reason (a fingerprint change) applies to."""
+    if force:
+        return list(jobs), 0, Counter()
+    todo, reruns, reasons = [], 0, Counter()
+    for job in jobs:
+        changes = rerun_reasons(job, store)
+        if changes != []:
+            todo.append(job)
+        if changes:
+            reruns += 1
+            reasons.update(changes)
+    return todo, reruns, reasons
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (one of another user's counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
-    return set(job.metrics) <= set(record.get("metric_names", []))
+    except PermissionError:
+        return True
+    return True
+
+
+def job_workdir() -> Path:
+    """A fresh work folder for one job, named after this process so a later run can tell
+    whether its owner is still alive."""
+    return Path(tempfile.mkdtemp(prefix=f"{JOB_DIR_PREFIX}{os.getpid()}-"))
+
+
+def clean_stale_workdirs(root: str | os.PathLike | None = None) -> list[Path]:
+    """Remove job work folders whose process is dead (a SIGKILLed run leaves them behind)."""
+    removed = []
+    for path in Path(root or tempfile.gettempdir()).glob(f"{JOB_DIR_PREFIX}*-*"):
+        pid = path.name[len(JOB_DIR_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and path.is_dir() and not _pid_alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def portable_record(record: dict, workdir: Path) -> dict:
+    """The record with this machine's paths (job folder, ffmpeg, checkout, temp folder, home)
+    replaced by placeholders, so two clones write equal records for the same job."""
+    return json.loads(portable_text(json.dumps(record, default=str), workdir))
 
 
 def tap_frame(chunks, index: int, path: Path):
@@ -103,14 +234,14 @@ def run_job(job: Job, store_root: str) -> dict:
               "bit_depth": seq.bit_depth, "group": seq.group, "method": job.method,
               "method_config": job.method_config, "rate_point": job.rate_point.to_dict(),
               "metric_names": list(job.metrics), "colour": COLOUR_PROTOCOL,
-              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    workdir = Path(tempfile.mkdtemp(prefix="ulvr-job-"))
+              "fingerprint": job.fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    workdir = job_workdir()
     started = time.perf_counter()
     try:
         method = create_method(job.method, **job.method_options)
         method.device = job.device
         record.update(kind=method.kind.value, causal=method.causal,
-                      config_hash=method.config_hash())
+                      config_hash=config_digest(job.method_config))
         recon = method.run(seq, job.rate_point, workdir)
         bits = recon.stream_bits()
         metrics = [create_metric(name, device=job.device) for name in job.metrics]
@@ -137,9 +268,17 @@ def run_job(job: Job, store_root: str) -> dict:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     record.setdefault("timings", {})["job_s"] = time.perf_counter() - started
+    record = portable_record(record, workdir)
     store.write(job.record_path(store), record)
     return {"status": record["status"], "error": record.get("error", ""),
             "label": f"{job.method}/{seq.name}/{job.rate_point.label}"}
+
+
+def rerun_note(reruns: int, reasons: Counter) -> str:
+    """One line: how many finished jobs re-run and why, e.g.
+    're-running 12 finished jobs: ffmpeg changed (12); metric psnr implementation changed (3)'."""
+    parts = [f"{reason} ({count})" for reason, count in reasons.most_common()]
+    return f"re-running {reruns} finished job{'s' if reruns != 1 else ''}: " + "; ".join(parts)
 
 
 def _init_worker(threads: int) -> None:
@@ -162,6 +301,7 @@ class RunSummary:
     ok: int
     failed: list[str]
     interrupted: bool = False
+    rerun: dict[str, int] = field(default_factory=dict)   # reason -> finished jobs re-run
 
     @property
     def exit_code(self) -> int:
@@ -170,9 +310,13 @@ class RunSummary:
 
 def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool = False,
              progress: bool = True) -> RunSummary:
-    """Run the jobs not yet done, sequentially or in `workers` processes."""
-    todo = [j for j in jobs if force or not is_done(j, store)]
-    summary = RunSummary(len(jobs), len(jobs) - len(todo), 0, [])
+    """Run the jobs not yet done, sequentially or in `workers` processes. Says once (stderr)
+    how many finished jobs re-run because what produced their numbers changed."""
+    clean_stale_workdirs()
+    todo, reruns, reasons = select_todo(jobs, store, force)
+    summary = RunSummary(len(jobs), len(jobs) - len(todo), 0, [], rerun=dict(reasons))
+    if reruns:
+        print(rerun_note(reruns, reasons), file=sys.stderr)
     bar = tqdm(total=len(todo), desc="jobs", unit="job", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
 

@@ -2,12 +2,15 @@
 
 Layout: ROOT/records/<dataset>/<method>/<sequence>/<rate point>__<job key>.json. A record is
 never half-written: readers ignore temp files, and a killed writer leaves at most a temp file.
+A record that cannot be read (corrupt JSON, not a JSON object) is skipped, never silently: the
+store keeps the list, and tables built from it say on stderr how many were skipped and which.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ import pandas as pd
 from benchmark.errors import UlvrError
 
 STATUS_OK, STATUS_FAILED = "ok", "failed"
+NAMES_SHOWN = 5   # unreadable records named in the warning; the rest are counted
 
 
 class ResultStore:
@@ -26,6 +30,8 @@ class ResultStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.records_dir = self.root / "records"
+        self.unreadable: list[Path] = []   # records the last records() pass could not read
+        self._warned: set[Path] = set()
 
     def path_for(self, dataset: str, method: str, sequence: str, rate_point: str,
                  key: str) -> Path:
@@ -37,12 +43,13 @@ class ResultStore:
         return self.records_dir / dataset / "_reference" / f"{sequence}__{start}.png"
 
     def read(self, path: Path) -> dict | None:
-        """A record, or None when absent or unreadable (treated as not done)."""
+        """A record, or None when absent or unreadable (treated as not done: it runs again)."""
         try:
-            with open(path) as fh:
-                return json.load(fh)
-        except (OSError, json.JSONDecodeError):
+            with open(path, encoding="utf-8") as fh:
+                record = json.load(fh)
+        except (OSError, ValueError):   # ValueError: bad JSON, and bytes that are not UTF-8
             return None
+        return record if isinstance(record, dict) else None
 
     def write(self, path: Path, record: dict) -> None:
         """Write a record atomically: a reader sees the old file or the new one, never a mix."""
@@ -60,23 +67,47 @@ class ResultStore:
             raise
 
     def records(self) -> Iterator[dict]:
-        """Every readable record in the store."""
+        """Every readable record in the store; unreadable ones are listed in self.unreadable."""
+        self.unreadable = []
         if not self.records_dir.is_dir():
             return
         for path in sorted(self.records_dir.rglob("*.json")):
             if path.name.startswith(".tmp-"):
                 continue
             record = self.read(path)
-            if record is not None:
-                record["_path"] = str(path)  # where it lives (for its preview frame)
-                yield record
+            if record is None:
+                self.unreadable.append(path)
+                continue
+            record["_path"] = str(path)  # where it lives (for its preview frame)
+            yield record
+
+    def unreadable_note(self) -> str:
+        """One line naming the unreadable records of the last records() pass ('' if none)."""
+        if not self.unreadable:
+            return ""
+        names = [str(p.relative_to(self.records_dir)) for p in self.unreadable[:NAMES_SHOWN]]
+        more = len(self.unreadable) - len(names)
+        return (f"skipped {len(self.unreadable)} unreadable record"
+                f"{'s' if len(self.unreadable) != 1 else ''} in '{self.records_dir}': "
+                f"{', '.join(names)}" + (f" (+{more} more)" if more else "")
+                + " (fix or delete them; 'ulvr run' re-runs their jobs)")
+
+    def warn_unreadable(self) -> None:
+        """Print unreadable_note() to stderr, once per set of files per store."""
+        if self.unreadable and set(self.unreadable) - self._warned:
+            print(f"ulvr: warning: {self.unreadable_note()}", file=sys.stderr)
+            self._warned.update(self.unreadable)
 
     def dataframe(self, include_failed: bool = True) -> pd.DataFrame:
         """One row per record: identity columns, rate, timings and every metric value."""
         rows = [flatten(r) for r in self.records()]
         if not rows:
+            if self.unreadable:
+                raise UlvrError(f"no readable result records under '{self.root}': "
+                                f"{self.unreadable_note()}")
             raise UlvrError(f"no result records under '{self.root}': run 'ulvr run' first "
                             "or point to the folder that holds them")
+        self.warn_unreadable()
         frame = pd.DataFrame(rows)
         if not include_failed:
             frame = frame[frame["status"] == STATUS_OK]

@@ -52,12 +52,25 @@ def unpickle_numpy(data: bytes) -> Any:
     return NumpyOnlyUnpickler(io.BytesIO(data)).load()
 
 
+# Every weights file find_package_file located, in order: benchmark.fingerprint reads it to
+# know which weights a metric uses (their SHA-256 is part of the metric's fingerprint).
+RESOLVED: list[Path] = []
+
+
 def find_package_file(module: str, distribution: str, relative: str) -> Path | None:
     """Path of `relative` (e.g. 'weights/x.ckpt') inside an installed package, without importing it.
 
     Looks in the package folders of `module` first, then in the file list of the installed
-    `distribution`; None when neither has the file.
+    `distribution`; None when neither has the file. Found files are appended to RESOLVED.
     """
+    found = _locate_package_file(module, distribution, relative)
+    if found is not None:
+        RESOLVED.append(found)
+    return found
+
+
+def _locate_package_file(module: str, distribution: str, relative: str) -> Path | None:
+    """find_package_file's search, without the bookkeeping."""
     try:
         spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):

@@ -16,8 +16,9 @@ from benchmark.manifest import Sequence, load_dataset  # noqa: E402
 
 
 def shared_fixture(name: str) -> Path:
-    """A folder of ../shared/fixtures: beside the checkout, or $ULVR_SHARED, or /work/shared."""
-    for root in (os.environ.get("ULVR_SHARED"), REPO.parent / "shared", "/work/shared"):
+    """A folder of shared/fixtures: $ULVR_SHARED/fixtures, or ../shared/fixtures beside the
+    checkout (no machine path is written here: set ULVR_SHARED where it lives elsewhere)."""
+    for root in (os.environ.get("ULVR_SHARED"), REPO.parent / "shared"):
         if root and (Path(root) / "fixtures" / name).is_dir():
             return Path(root) / "fixtures" / name
     return REPO.parent / "shared" / "fixtures" / name

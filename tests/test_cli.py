@@ -94,3 +94,80 @@ def test_run_report_export(carphone, tmp_path):
 def test_report_of_empty_folder(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "no result records" in capsys.readouterr().err
+
+
+def _no_records(out) -> bool:
+    return not list(out.rglob("*.json"))
+
+
+def test_unknown_method_option_is_refused_before_any_job(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main(["run", "--methods", "x264,x265", "--option", "x265.nonsense=1", "--sequences",
+                 "carphone", "--frames", "2", "--metrics", "psnr", "--out", str(out),
+                 "--quiet", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "method 'x265' has no option 'nonsense'" in err
+    assert "structure, preset, rate_points" in err
+    assert _no_records(out)
+
+
+@pytest.mark.parametrize("flag, value", [("--frames", "-3"), ("--frames", "0"),
+                                         ("--jobs", "0"), ("--frames", "many")])
+def test_bad_counts_are_usage_errors(flag, value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--methods", "x264", flag, value])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}:" in capsys.readouterr().err
+
+
+def test_unusable_device_is_refused_once_up_front(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "res"
+    assert main(["run", "--methods", "x264,lowres-bicubic", "--sequences", "carphone",
+                 "--frames", "2", "--metrics", "psnr", "--device", "cuda", "--out", str(out),
+                 "--quiet", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "device 'cuda' is unusable" in err
+    assert "--device cpu" in err and _no_records(out)
+    assert main(["run", "--methods", "x264", "--device", "tpu", "--out", str(out)]) == 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_unavailable_metric_is_refused_before_any_job(tmp_path, capsys, monkeypatch):
+    from benchmark.metrics.base import metric_class
+    from benchmark.registry import Availability
+
+    monkeypatch.setattr(metric_class("ms-ssim"), "availability",
+                        classmethod(lambda cls: Availability(False, "planted: weights gone")))
+    out = tmp_path / "res"
+    assert main(["run", "--methods", "x264", "--sequences", "carphone", "--frames", "2",
+                 "--metrics", "psnr,ms-ssim", "--out", str(out), "--quiet", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "ulvr: error: metric 'ms-ssim' is unavailable here: planted: weights gone"
+    assert _no_records(out)
+
+
+def test_corrupt_records_are_named_skipped_and_rerun(tmp_path, capsys):
+    out = tmp_path / "res"
+    args = ["run", "--methods", "x264", "--rate-points", "qp42,qp51-d4", "--sequences",
+            "carphone", "--frames", "2", "--metrics", "psnr", "--out", str(out), "--quiet",
+            "--no-report"]
+    assert main(args) == 0
+    first, second = sorted((out / "records").rglob("*.json"))
+    first.write_bytes(b"\xff\xfe not json")       # not even UTF-8
+    second.write_text('["a list, not a record"]')
+    capsys.readouterr()
+    assert main(["export", str(out)]) == 2       # nothing readable left: says why
+    err = capsys.readouterr().err
+    assert "no readable result records" in err and "skipped 2 unreadable records" in err
+    assert main(args) == 0                         # both jobs simply run again
+    assert "0 already done, 2 ran ok" in capsys.readouterr().out
+    first.write_text("{truncated")
+    assert main(["export", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "skipped 1 unreadable record" in err[0]
+    assert first.name in err[0]
+    assert len(pd.read_csv(out / "results.csv")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from benchmark.runner import plan_jobs, run_jobs
+from benchmark.runner import clean_stale_workdirs, job_workdir, plan_jobs, run_jobs
 from benchmark.store import ResultStore
 
 
@@ -74,20 +75,65 @@ def test_parallel_workers(embedded, tmp_path):
     assert summary.ok == 3 and len(_records(tmp_path)) == 3
 
 
+def _wait_for_job_start(tmp_dir, proc, timeout=120.0):
+    """The work folder of a job of `proc` that has really started: its method has written
+    frames there. Polls instead of sleeping a fixed time, so a slow machine cannot make it
+    flaky."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = [p.parent for p in tmp_dir.glob(f"ulvr-job-{proc.pid}-*/frames.yuv")
+                   if p.stat().st_size]
+        if started:
+            return started[0]
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.05)
+    raise AssertionError(f"no job started within {timeout} s")
+
+
 def test_killed_job_leaves_no_partial_record(tmp_path, plugin_env):
-    env = dict(plugin_env, ULVR_TEST_DELAY="3")
+    tmp_dir = tmp_path / "tmp"      # the runs' temp folder, where job work folders go
+    tmp_dir.mkdir()
+    out = tmp_path / "res"
+    env = dict(plugin_env, ULVR_TEST_DELAY="3", TMPDIR=str(tmp_dir))
     cmd = [sys.executable, "-m", "benchmark", "run", "--methods", "test-copy", "--metrics",
-           "psnr", "--sequences", "carphone", "--frames", "40", "--out", str(tmp_path),
+           "psnr", "--sequences", "carphone", "--frames", "40", "--out", str(out),
            "--quiet", "--no-report"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(6)
+    killed_workdir = _wait_for_job_start(tmp_dir, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert not list(tmp_path.rglob("*.json"))  # nothing, not even a temp record
-    # and an interrupted (Ctrl-C) run exits 130 with a consistent store
+    assert not list(out.rglob("*.json"))  # nothing, not even a temp record
+    assert killed_workdir.is_dir()        # the dead run could not clean up after itself
+    # the next run removes the dead run's work folder; Ctrl-C exits 130, the store consistent
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(6)
+    _wait_for_job_start(tmp_dir, proc)
+    assert not killed_workdir.exists()
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert not list(tmp_path.rglob("*.json"))
+    assert not list(out.rglob("*.json"))
+    assert not list(tmp_dir.glob("ulvr-job-*"))   # an interrupted job cleans up after itself
+
+
+def test_stale_workdirs_of_dead_processes_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f"ulvr-job-{dead.pid}-abc123"
+    alive = tmp_path / f"ulvr-job-{os.getpid()}-def456"
+    unknown = tmp_path / "ulvr-job-x1y2z3"    # made before folders carried their owner's id
+    for folder in (stale, alive, unknown):
+        (folder / "sub").mkdir(parents=True)
+    assert clean_stale_workdirs(tmp_path) == [stale]
+    assert not stale.exists() and alive.is_dir() and unknown.is_dir()
+    assert job_workdir().name.startswith(f"ulvr-job-{os.getpid()}-")
+
+
+def test_corrupt_record_is_rerun_not_fatal(carphone, tmp_path):
+    store = ResultStore(tmp_path)
+    jobs = plan_jobs([carphone], ["x264"], ("psnr",), rate_points=["qp42"])
+    run_jobs(jobs, store, progress=False)
+    path = _records(tmp_path)[0]
+    path.write_bytes(b"\x00\x9f{ broken")
+    summary = run_jobs(jobs, store, progress=False)
+    assert (summary.ok, summary.skipped) == (1, 0)
+    assert json.loads(path.read_text())["status"] == "ok"

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.ffmpeg import ffmpeg_version
+from benchmark.identity import file_identity
 from benchmark.manifest import Sequence
 from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
 from benchmark.video_io import FrameChunk
@@ -74,6 +76,10 @@ class SenderMethod(Method):
     def info(self) -> dict:
         return {}
 
+    def versions(self) -> dict:
+        """The sender codes its texture stream with ffmpeg's encoders; receivers run torch."""
+        return {"ffmpeg": ffmpeg_version(), "torch": torch.__version__}
+
 
 @register("lowres-bicubic")
 class LowresBicubic(SenderMethod):
@@ -109,13 +115,17 @@ class DiffusionReceiver(SenderMethod):
         return Availability(True)
 
     def config(self) -> dict:
+        """What changes the output: the checkpoint by file name and SHA-256 (never its path, so
+        every clone gives the same job keys), its model config and the other options."""
         meta = read_metadata(self.checkpoint)
-        return {"name": self.name, "checkpoint_sha": _file_sha(self.checkpoint),
-                "model": meta.get("config"), "options": self.options}
+        options = {k: v for k, v in self.options.items() if k != "checkpoint"}
+        return {"name": self.name, "checkpoint": file_identity(self.checkpoint),
+                "model": meta.get("config"), "options": options}
 
     def versions(self) -> dict:
-        return {"torch": torch.__version__, "checkpoint": Path(self.checkpoint).name,
-                "checkpoint_sha256": _file_sha(self.checkpoint)}
+        identity = file_identity(self.checkpoint)
+        return {**super().versions(), "checkpoint": identity["file"],
+                "checkpoint_sha256": identity["sha256"]}
 
     def model(self):
         if self._model is None:
@@ -200,16 +210,6 @@ class FrameDiffusion(CdmTeacher):
     causal = True
     default_checkpoint = "small-frame.safetensors"
     joint = False
-
-
-def _file_sha(path: str) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
 
 
 @register("causal-diffusion")

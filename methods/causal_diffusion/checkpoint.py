@@ -1,5 +1,10 @@
 """Checkpoints of the proposed method: safetensors weights with the model config and training
-facts in the file's metadata (one self-describing file), loaded with clear errors."""
+facts in the file's metadata (one self-describing file), loaded with clear errors.
+
+Lineage (the checkpoint a run started from, `init`, and the teacher a student was distilled
+from, `teacher`) is stored as file name and SHA-256, never as a path: a path names a folder of
+the machine that trained it (often a temp folder) and means nothing anywhere else.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,22 @@ import os
 from pathlib import Path
 
 from benchmark.errors import UlvrError
+from benchmark.identity import file_identity
 from methods.causal_diffusion.model import ModelConfig, VideoDenoiser
 
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
+LINEAGE_KEYS = ("init", "teacher")   # settings that name the checkpoint a run started from
+
+
+def portable_lineage(meta: object) -> object:
+    """`meta` with every lineage path (LINEAGE_KEYS, at any depth) replaced by the file's name
+    and SHA-256 (`benchmark.identity.file_identity`)."""
+    if isinstance(meta, list):
+        return [portable_lineage(v) for v in meta]
+    if not isinstance(meta, dict):
+        return meta
+    return {k: file_identity(v) if k in LINEAGE_KEYS and isinstance(v, str | os.PathLike)
+            else portable_lineage(v) for k, v in meta.items()}
 
 
 def save_checkpoint(model: VideoDenoiser, path: str | os.PathLike, meta: dict) -> Path:
@@ -19,7 +37,7 @@ def save_checkpoint(model: VideoDenoiser, path: str | os.PathLike, meta: dict) -
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = {"config": model.config.to_dict(), **meta}
+    info = portable_lineage({"config": model.config.to_dict(), **meta})
     tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(tmp), metadata={"ulvr": json.dumps(info, sort_keys=True)})
