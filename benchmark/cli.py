@@ -39,19 +39,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _method_options(items: list[str] | None) -> dict[str, dict]:
-    """Parse repeated `--option METHOD.KEY=VALUE` into {method: {key: value}} (YAML scalars)."""
+def _dotted_options(items: list[str] | None, flag: str = "--option",
+                    example: str = "causal-diffusion.steps=2") -> dict[str, dict]:
+    """Parse repeated `FLAG NAME.KEY=VALUE` into {name: {key: value}} (YAML scalars)."""
     import yaml
 
     options: dict[str, dict] = {}
     for item in items or []:
         head, sep, value = item.partition("=")
-        method, dot, key = head.partition(".")
-        if not (sep and dot and method and key):
-            raise UlvrError(f"bad --option '{item}': write METHOD.KEY=VALUE, "
-                            "e.g. causal-diffusion.steps=2")
-        options.setdefault(method, {})[key] = yaml.safe_load(value)
+        name, dot, key = head.partition(".")
+        if not (sep and dot and name and key):
+            raise UlvrError(f"bad {flag} '{item}': write NAME.KEY=VALUE, e.g. {example}")
+        options.setdefault(name, {})[key] = yaml.safe_load(value)
     return options
+
+
+def _metric_names(text: str) -> tuple[str, ...]:
+    """Comma-separated metric names; `default` stands for the metric table's default set."""
+    from benchmark.metrics.table import default_metrics
+
+    names: list[str] = []
+    for name in _csv(text):
+        names += default_metrics() if name == "default" else [name]
+    return tuple(dict.fromkeys(names))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -63,21 +73,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.runner import plan_jobs, run_jobs
     from benchmark.store import ResultStore
 
-    metrics = tuple(_csv(args.metrics))
+    metrics = _metric_names(args.metrics)
     for name in metrics:
         metric_class(name)
     methods = _csv(args.methods)
-    options = _method_options(args.option)
+    options = _dotted_options(args.option)
+    metric_options = _dotted_options(args.metric_option, "--metric-option", "fvd.stride=8")
     for name in methods:
         available = create_method(name, **options.get(name, {})).availability()
         if not available.ok:
             raise UlvrError(f"method '{name}' is unavailable here: {available.reason}")
     dataset = load_dataset(args.dataset, args.data_root, max_frames=args.frames,
                            sequences=_csv(args.sequences) if args.sequences else None)
+    whole = load_dataset(args.dataset, args.data_root, max_frames=args.frames) \
+        if args.sequences else dataset
     store = ResultStore(args.out)
     jobs = plan_jobs(list(dataset.sequences), methods, metrics, options,
                      rate_points=_csv(args.rate_points) if args.rate_points else None,
-                     device=args.device)
+                     device=args.device, metric_options=metric_options,
+                     dataset_sequences=list(whole.sequences))
     summary = run_jobs(jobs, store, workers=args.jobs, force=args.force,
                        progress=not args.quiet)
     print(f"{summary.total} jobs: {summary.skipped} already done, {summary.ok} ran ok, "
@@ -250,7 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", cmd_run)
     run.add_argument("--dataset", default="embedded", help="manifest name or path")
     run.add_argument("--methods", default="x264,x265,vvenc,svtav1,aom")
-    run.add_argument("--metrics", default="psnr,ms-ssim")
+    run.add_argument("--metrics", default="psnr,ms-ssim",
+                     help="comma-separated metric names; 'default' = the default set "
+                     "('ulvr list metrics' marks it)")
+    run.add_argument("--metric-option", action="append", metavar="METRIC.KEY=VALUE",
+                     help="a metric option, e.g. fvd.stride=8 (repeatable)")
     run.add_argument("--rate-points", help="comma-separated rate point labels (default: all)")
     run.add_argument("--sequences", help="comma-separated sequence names (default: all)")
     run.add_argument("--frames", type=_positive_int, help="evaluate at most this many frames")

@@ -16,6 +16,7 @@ import ast
 import functools
 import hashlib
 import importlib.util
+import json
 from pathlib import Path
 
 from benchmark.identity import sha256_file
@@ -98,4 +99,14 @@ def fingerprint_changes(recorded: dict | None, current: dict) -> list[str]:
     changes += [f"metric {name} implementation changed"
                 for name, value in sorted(current["metrics"].items())
                 if old_metrics.get(name) != value]
+    old_options = recorded.get("metric_options", {})
+    changes += [f"metric {name} options changed"
+                for name in sorted(current["metrics"])
+                if _jsonable(old_options.get(name)) != _jsonable(
+                    current.get("metric_options", {}).get(name))]
     return changes
+
+
+def _jsonable(value: object) -> str:
+    """A canonical text of option values (tuples and lists compare equal, as in JSON)."""
+    return json.dumps(value, sort_keys=True, default=str)

@@ -59,6 +59,7 @@ class Job:
     method_config: dict = field(default_factory=dict)
     device: str = "cpu"
     fingerprint: dict = field(default_factory=dict)   # see benchmark.fingerprint
+    metric_options: dict = field(default_factory=dict)  # {metric: {option: value}}, resolved
 
     @property
     def key(self) -> str:
@@ -117,13 +118,38 @@ def check_metrics(metrics: tuple[str, ...]) -> None:
             raise UlvrError(f"metric '{name}' is unavailable here: {available.reason}")
 
 
+def job_metric_options(metrics: tuple[str, ...], sequence: Sequence,
+                       sequences: list[Sequence], user: dict[str, dict]) -> dict[str, dict]:
+    """Each metric's options for one job: what it derives from the sequence and its dataset
+    (e.g. MS-SSIM's scales, fixed per dataset; ColorVideoVDP's frame rate), then the user's."""
+    same_dataset = [s for s in sequences if s.dataset == sequence.dataset]
+    out = {}
+    for name in metrics:
+        options = {**metric_class(name).derived_options(sequence, same_dataset),
+                   **user.get(name, {})}
+        if options:
+            out[name] = options
+    return out
+
+
 def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str, ...],
               method_options: dict | None = None, rate_points: list[str] | None = None,
-              device: str = "cpu") -> list[Job]:
+              device: str = "cpu", metric_options: dict | None = None,
+              dataset_sequences: list[Sequence] | None = None) -> list[Job]:
     """All jobs of a run, in a stable order. Unknown methods, method options or rate points,
-    unavailable metrics and unusable devices fail here, before any job runs."""
+    unknown metric options, unavailable metrics and unusable devices fail here, before any job
+    runs. `dataset_sequences` (default: `sequences`) are all sequences of the datasets, for
+    metric settings that must be equal across a dataset even when a run covers part of it."""
     check_device(device)
     check_metrics(tuple(metrics))
+    user_metric_options = metric_options or {}
+    for name, options in user_metric_options.items():
+        if name not in metrics:
+            raise UlvrError(f"--metric-option for '{name}', which this run does not compute: "
+                            f"add it to --metrics ({', '.join(metrics)})")
+        create_metric(name, device="cpu", **options)   # unknown options fail here
+    per_sequence = [job_metric_options(tuple(metrics), seq, dataset_sequences or sequences,
+                                       user_metric_options) for seq in sequences]
     jobs = []
     for name in methods:
         options = (method_options or {}).get(name, {})
@@ -132,10 +158,10 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
             else method.rate_points()
         config = method.config()
         fingerprint = job_fingerprint(method.versions(), tuple(metrics))
-        for seq in sequences:
+        for seq, seq_options in zip(sequences, per_sequence, strict=True):
             for rp in points:
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
-                                fingerprint))
+                                {**fingerprint, "metric_options": seq_options}, seq_options))
     return jobs
 
 
@@ -244,7 +270,8 @@ def run_job(job: Job, store_root: str) -> dict:
                       config_hash=config_digest(job.method_config))
         recon = method.run(seq, job.rate_point, workdir)
         bits = recon.stream_bits()
-        metrics = [create_metric(name, device=job.device) for name in job.metrics]
+        metrics = [create_metric(name, device=job.device, **job.metric_options.get(name, {}))
+                   for name in job.metrics]
         t0 = time.perf_counter()
         preview = job.record_path(store).with_suffix(".png")
         ref_preview = store.reference_preview(seq.dataset, seq.name, seq.start)

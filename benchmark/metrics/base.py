@@ -8,6 +8,7 @@ psnr-u) plus per-frame curves where they are meaningful, and the protocol it fol
 from __future__ import annotations
 
 import importlib
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from benchmark.errors import UlvrError
+from benchmark.manifest import Sequence
 from benchmark.metrics.table import METRICS, MetricSpec, metric_spec
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -63,6 +65,12 @@ class Metric(ABC):
         """Whether the metric can run here (weights present, binaries found)."""
         return Availability(True)
 
+    @classmethod
+    def derived_options(cls, sequence: Sequence, dataset: list[Sequence]) -> dict:
+        """Options this metric takes from the sequence and the other sequences of its dataset
+        (e.g. a frame rate, or a setting that must be equal across a dataset); none by default."""
+        return {}
+
 
 _METRICS: dict[str, type[Metric]] = {}
 
@@ -100,13 +108,26 @@ def metric_classes() -> dict[str, type[Metric]]:
     return {name: metric_class(name) for name in metric_names()}
 
 
-def create_metric(name: str, device: str = "cpu") -> Metric:
-    """Instantiate a metric by name; refuse unknown or unavailable ones with the reason."""
+def metric_option_names(cls: type[Metric]) -> list[str]:
+    """The keyword options a metric's constructor takes besides the device."""
+    params = inspect.signature(cls.__init__).parameters
+    return [p for p in params if p not in ("self", "device") and params[p].kind in
+            (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
+
+def create_metric(name: str, device: str = "cpu", **options: object) -> Metric:
+    """Instantiate a metric by name with options; refuse unknown or unavailable metrics and
+    unknown options with one line that says what is valid."""
     cls = metric_class(name)
+    valid = metric_option_names(cls)
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise UlvrError(f"metric '{name}' has no option '{unknown[0]}': its options are "
+                        f"{', '.join(valid) or 'none'}")
     available = cls.availability()
     if not available.ok:
         raise UlvrError(f"metric '{name}' is unavailable: {available.reason}")
-    return cls(device=device)
+    return cls(device=device, **options)
 
 
 def paired_chunks(reference: Iterable[FrameChunk],

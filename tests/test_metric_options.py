@@ -1,0 +1,47 @@
+"""Metric options: given by the user (`--metric-option`), derived from the sequence or its
+dataset, checked before any job runs, and part of what makes a finished job current."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.errors import UlvrError
+from benchmark.metrics.table import default_metrics
+from benchmark.runner import plan_jobs, select_todo
+from benchmark.store import ResultStore
+
+
+def test_unknown_metric_option_is_one_line_exit_2_before_any_job(tmp_path, capsys):
+    code = main(["run", "--methods", "x265", "--metrics", "psnr", "--metric-option",
+                 "psnr.nonsense=1", "--out", str(tmp_path), "--quiet", "--frames", "2"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "metric 'psnr' has no option 'nonsense': its options are yuv_weights" in err
+    assert not (tmp_path / "records").exists()
+
+
+def test_metric_option_for_a_metric_not_run_is_refused(carphone):
+    with pytest.raises(UlvrError, match="does not compute"):
+        plan_jobs([carphone], ["x265"], ("psnr",), metric_options={"fvd": {"stride": 8}})
+
+
+def test_default_keyword_expands_to_the_table_default_set():
+    from benchmark.cli import _metric_names
+
+    names = _metric_names("default,psnr,lpips-vgg")
+    assert names == (*default_metrics(), "lpips-vgg")     # in table order, no duplicates
+    assert "dists" in names and "fvd" in names
+
+
+def test_changed_metric_option_reruns_the_finished_job(tmp_path, carphone):
+    store = ResultStore(tmp_path)
+    from benchmark.runner import run_jobs
+
+    jobs = plan_jobs([carphone], ["x265"], ("psnr",), rate_points=["qp51-d4"])
+    assert run_jobs(jobs, store, progress=False).ok == 1
+    assert select_todo(jobs, store)[0] == []
+    weighted = plan_jobs([carphone], ["x265"], ("psnr",), rate_points=["qp51-d4"],
+                         metric_options={"psnr": {"yuv_weights": (4, 1, 1)}})
+    todo, reruns, _ = select_todo(weighted, store)
+    assert len(todo) == 1 and reruns == 1
