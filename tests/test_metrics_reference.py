@@ -50,11 +50,49 @@ def test_psnr_matches_ffmpeg_psnr_filter(video_pair):
     summary = re.search(r"y:([\d.]+) u:([\d.]+) v:([\d.]+)", proc.stderr)
     for plane, value in zip("yuv", summary.groups(), strict=True):
         assert result.values[f"psnr-{plane}@mse"] == pytest.approx(float(value), abs=0.01)
-    wy, wu, wv = 6, 1, 1
-    expected = (wy * result.values["psnr-y"] + wu * result.values["psnr-u"]
-                + wv * result.values["psnr-v"]) / 8
-    assert result.values["psnr-yuv"] == pytest.approx(expected, abs=1e-9)
     assert result.protocol["yuv_weights"] == "6:1:1"
+    assert result.protocol["yuv_reference"] == "native"
+
+
+def test_psnr_yuv_closed_form():
+    """Errors of 1, 2 and 4 code values on Y, U and V: MSE 1, 4, 16, so PSNR-Y/U/V are
+    20 log10(255) - 0, -6.0206, -12.0412 dB and PSNR-YUV (6:1:1) their weighted mean."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(20, 200, size=(3, 16, 24), dtype=np.uint8)
+    u, v = (rng.integers(20, 200, size=(3, 8, 12), dtype=np.uint8) for _ in range(2))
+    metric = create_metric("psnr")
+    metric.update(FrameChunk(planes=(y, u, v)), FrameChunk(planes=(y + 1, u + 2, v + 4)))
+    values = metric.compute().values
+    assert values["psnr-y"] == pytest.approx(48.1308036086791, abs=1e-9)
+    assert values["psnr-u"] == pytest.approx(42.11020369539948, abs=1e-9)
+    assert values["psnr-v"] == pytest.approx(36.08960378211985, abs=1e-9)
+    assert values["psnr-yuv"] == pytest.approx(45.87307864119924, abs=1e-9)
+    ten_bit = create_metric("psnr")   # 10-bit peak 1023: 20 log10(1023) for an error of 1
+    ten_bit.update(FrameChunk(planes=tuple(p.astype(np.uint16) for p in (y, u, v)),
+                              bit_depth=10),
+                   FrameChunk(planes=tuple(p.astype(np.uint16) + 1 for p in (y, u, v)),
+                              bit_depth=10))
+    assert ten_bit.compute().values["psnr-y"] == pytest.approx(60.1975126742432, abs=1e-9)
+
+
+@pytest.mark.parametrize("bit_depth", [8, 10])
+def test_lossless_rgb_reconstruction_reaches_the_cap_on_every_component(carphone, bit_depth):
+    """An RGB-only method that outputs exactly the RGB it was given (the reference's planes
+    through BT.709 YUV->RGB) is lossless: 100 dB on RGB and on every one of Y, U, V."""
+    reference = next(carphone.frames(4))
+    if bit_depth == 10:
+        reference = FrameChunk(planes=tuple(p.astype(np.uint16) << 2 for p in reference.yuv()),
+                               bit_depth=10)
+    result = evaluate([reference], [FrameChunk(rgb_frames=reference.rgb().copy())],
+                      [create_metric("psnr")])["psnr"]
+    for output in ("psnr-rgb", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv"):
+        assert result.values[output] == MAX_PSNR, output
+    assert result.protocol["yuv_reference"] == "via-rgb"
+    # and an RGB error shows on the planes: one code value more on green
+    brighter = np.clip(reference.rgb().astype(int) + [0, 1, 0], 0, 255).astype(np.uint8)
+    lossy = evaluate([reference], [FrameChunk(rgb_frames=brighter)],
+                     [create_metric("psnr")])["psnr"]
+    assert 45 < lossy.values["psnr-y"] < MAX_PSNR
 
 
 def test_psnr_rgb_closed_form():
