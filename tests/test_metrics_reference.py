@@ -10,8 +10,9 @@ import piq
 import pytest
 import torch
 
+from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe
-from benchmark.metrics.base import create_metric, evaluate
+from benchmark.metrics.base import create_metric, evaluate, metric_class
 from benchmark.metrics.msssim import ms_ssim
 from benchmark.metrics.psnr import MAX_PSNR
 from benchmark.video_io import FrameChunk, Y4MVideo, Y4MWriter
@@ -131,3 +132,41 @@ def test_ms_ssim_metric_records_scales(carphone):
     result = evaluate(carphone.frames(), carphone.frames(), [create_metric("ms-ssim")])
     assert result["ms-ssim"].values["ms-ssim"] == pytest.approx(1.0, abs=1e-6)
     assert result["ms-ssim"].protocol["scales"] == 4
+
+
+def test_dataset_scales_is_the_largest_count_valid_for_the_smallest_sequence():
+    from benchmark.metrics.msssim import dataset_scales
+
+    # a side of 161 fits 5 scales, 81 fits 4, 41 fits 3 (11-pixel window at the coarsest)
+    assert dataset_scales([(176, 144), (320, 128), (320, 176)]) == 4   # the embedded dataset
+    assert dataset_scales([(1920, 1080), (320, 176)]) == 5
+    assert dataset_scales([(1920, 1080), (64, 48)]) == 3
+    assert dataset_scales([(161, 161)]) == 5 and dataset_scales([(160, 1080)]) == 4
+    with pytest.raises(UlvrError, match="at least one size"):
+        dataset_scales([])
+
+
+def test_ms_ssim_uses_the_dataset_scales_and_records_them(video_pair):
+    """On 320x176 (5 scales fit) a dataset count of 4 gives piq's 4-scale MS-SSIM."""
+    ref, dist, _ = video_pair
+    fixed = metric_class("ms-ssim")(scales=4)
+    result = evaluate(Y4MVideo.open(str(ref)).chunks(4), Y4MVideo.open(str(dist)).chunks(4),
+                      [fixed])["ms-ssim"]
+    a = torch.from_numpy(np.concatenate([c.rgb() for c in Y4MVideo.open(str(ref)).chunks()]))
+    b = torch.from_numpy(np.concatenate([c.rgb() for c in Y4MVideo.open(str(dist)).chunks()]))
+    weights = torch.tensor([0.0448, 0.2856, 0.3001, 0.2363])
+    theirs = piq.multi_scale_ssim(a.permute(0, 3, 1, 2).float(), b.permute(0, 3, 1, 2).float(),
+                                  data_range=255.0, reduction="none", scale_weights=weights)
+    np.testing.assert_allclose(result.per_frame["ms-ssim"], theirs.numpy(), atol=2e-5)
+    assert result.protocol["scales"] == 4 and result.protocol["scales_from"] == "fixed"
+    free = evaluate(Y4MVideo.open(str(ref)).chunks(4), Y4MVideo.open(str(dist)).chunks(4),
+                    [create_metric("ms-ssim")])["ms-ssim"]
+    assert free.protocol["scales"] == 5 and free.protocol["scales_from"] == "frame size"
+    assert abs(free.values["ms-ssim"] - result.values["ms-ssim"]) > 1e-4
+
+
+def test_ms_ssim_refuses_more_scales_than_the_frames_hold(carphone):
+    with pytest.raises(UlvrError, match="5 scales needs frames of at least 161"):
+        evaluate(carphone.frames(), carphone.frames(), [metric_class("ms-ssim")(scales=5)])
+    with pytest.raises(UlvrError, match="scales=6 is out of range"):
+        metric_class("ms-ssim")(scales=6)
