@@ -163,3 +163,66 @@ def test_tlp_zero_for_identical(frames: np.ndarray) -> None:
     noisy = [_run("tlp", frames[:4], rec, size).per_frame["tlp"] for size in (1, 3)]
     assert np.mean(noisy[0]) > 1e-3
     assert np.allclose(noisy[0], noisy[1], rtol=1e-5, atol=1e-7)  # batching may round apart
+
+
+def test_tecogan_crop_is_crop_8x8() -> None:
+    """TecoGAN's crop_8x8: centred, multiples of 32, at least 8 px each side."""
+    from benchmark.metrics.temporal import tecogan_crop
+
+    assert tecogan_crop(144, 176) == (slice(8, 136), slice(8, 168))
+    assert tecogan_crop(128, 320) == (slice(16, 112), slice(16, 304))
+    assert tecogan_crop(176, 162) == (slice(8, 168), slice(17, 145))
+    with pytest.raises(UlvrError, match="at least 48x48"):
+        tecogan_crop(40, 176)
+
+
+def _tecogan_tof(target: np.ndarray, output: np.ndarray) -> list[float]:
+    """tOF written out as TecoGAN's metrics.py loop does it, with OpenCV directly."""
+    import cv2
+
+    cutfr, values = 2, []
+    pre_out = pre_tar = None
+    for i in range(cutfr, len(target) - cutfr):
+        out_grey = cv2.cvtColor(output[i], cv2.COLOR_RGB2GRAY)
+        tar_grey = cv2.cvtColor(target[i], cv2.COLOR_RGB2GRAY)
+        if i > cutfr:
+            tar_of = cv2.calcOpticalFlowFarneback(pre_tar, tar_grey, None,
+                                                  0.5, 3, 15, 3, 5, 1.2, 0)
+            out_of = cv2.calcOpticalFlowFarneback(pre_out, out_grey, None,
+                                                  0.5, 3, 15, 3, 5, 1.2, 0)
+            h, w = target.shape[1:3]                 # 144 x 162 here: rows 8:136, cols 17:145
+            assert (h, w) == (144, 162)
+            diff = np.abs(tar_of[8:136, 17:145] - out_of[8:136, 17:145])
+            values.append(float(np.sqrt(np.sum(diff * diff, axis=-1)).mean()))
+        pre_out, pre_tar = out_grey, tar_grey
+    return values
+
+
+def test_tof_tecogan_equals_a_direct_farneback_computation(pan: np.ndarray) -> None:
+    rec = _noisy(np.repeat(pan[:1], FRAMES, axis=0), sigma=4.0, seed=5)  # frozen and noisy
+    theirs = _tecogan_tof(pan, rec)
+    result = _run("tof-tecogan", pan, rec, size=3)
+    assert len(theirs) == FRAMES - 5 == len(result.per_frame["tof-tecogan"])
+    np.testing.assert_allclose(result.per_frame["tof-tecogan"], theirs, rtol=1e-6, atol=1e-6)
+    assert result.values["tof-tecogan"] == pytest.approx(np.mean(theirs), rel=1e-6)
+    assert result.values["tof-tecogan"] > 1.0          # the pan's motion is missing
+    assert result.protocol["flow_params"]["winsize"] == 15
+    assert result.protocol["skipped_frames_each_end"] == 2
+    assert _run("tof-tecogan", pan, pan).values["tof-tecogan"] == 0.0
+    with pytest.raises(UlvrError, match="at least 6 frames"):
+        _run("tof-tecogan", pan[:5], pan[:5])
+
+
+def test_tlp_tecogan_is_x100_on_the_crop_without_the_ends(pan: np.ndarray) -> None:
+    available = metric_class("tlp-tecogan").availability()
+    if not available.ok:
+        pytest.skip(f"tLP unavailable: {available.reason}")
+    rec = _noisy(pan, sigma=10.0, seed=6)
+    result = _run("tlp-tecogan", pan, rec, size=3)
+    cropped = _run("tlp", pan[:, 8:136, 17:145], rec[:, 8:136, 17:145])
+    assert len(result.per_frame["tlp-tecogan"]) == FRAMES - 5
+    np.testing.assert_allclose(result.per_frame["tlp-tecogan"],
+                               100 * np.array(cropped.per_frame["tlp"][2:-2]), rtol=1e-4,
+                               atol=1e-6)
+    assert result.protocol["unit"].startswith("x100")
+    assert _run("tlp-tecogan", pan, pan).values["tlp-tecogan"] == 0.0
