@@ -11,7 +11,10 @@ METRICS ?= default  # the metric table's default set (benchmark/metrics/table.py
 # (methods/causal_diffusion/checkpoints/)
 METHODS ?= x264,x265,vvenc,svtav1,aom,mbt2018-mean-local,lowres-bicubic,causal-diffusion,cdm-teacher,frame-diffusion,semantic-only
 
-.PHONY: install demo test test-all lint clean
+BROWSER_STAMP := $(VENV)/.browser
+BROWSER_LOG   := $(VENV)/browser-install.log
+
+.PHONY: install browser demo test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -25,6 +28,31 @@ $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 
 install: $(STAMP)
 
+# Headless Chromium for the browser tests (tests/test_html.py): Debian's chromium and
+# chromium-driver, installed once (the stamp) when we are root and apt-get exists. A failure does
+# not fail `make test`: the last line of $(BROWSER_LOG) says why, and the browser tests skip
+# with it.
+$(BROWSER_STAMP): | $(STAMP)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+		echo "chromium: already installed" > $(BROWSER_LOG); \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing chromium and chromium-driver with apt-get (once)"; \
+		if { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; } \
+		     > $(BROWSER_LOG) 2>&1; then \
+			echo "chromium: installed by make" >> $(BROWSER_LOG); \
+		else \
+			echo "chromium: apt-get install chromium chromium-driver failed (log above)" >> $(BROWSER_LOG); \
+			echo "warning: installing chromium failed (see $(BROWSER_LOG)); the browser tests will skip"; \
+		fi; \
+	else \
+		echo "chromium: not installed, and installing it needs root and apt-get" > $(BROWSER_LOG); \
+		echo "note: chromium is not installed and cannot be here (needs root and apt-get); the browser tests will skip"; \
+	fi
+	@touch $@
+
+browser: $(BROWSER_STAMP)
+
 demo: install
 	$(BIN)/ulvr run --dataset embedded --methods $(METHODS) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
@@ -32,10 +60,10 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest -q
 
-test-all: lint
+test-all: lint browser
 	$(BIN)/python -m pytest -q -m ''
 
 clean:

@@ -270,28 +270,57 @@ class PngFolderVideo(Video):
             yield FrameChunk(rgb_frames=np.stack(frames))
 
 
+def is_rgb_pix_fmt(pix_fmt: str) -> bool:
+    """Whether an ffmpeg pixel format stores RGB (rgb24, bgr0, gbrp10le, x2rgb10le, pal8 ...)."""
+    return "rgb" in pix_fmt or "bgr" in pix_fmt or pix_fmt.startswith("gbr") or pix_fmt == "pal8"
+
+
 @dataclass
 class FfmpegVideo(Video):
-    """Any file ffmpeg decodes, piped as raw yuv420p(10le); `filters` (an ffmpeg -vf chain)
-    may select, scale or crop frames, in which case width/height are the filtered size."""
+    """Any file ffmpeg decodes; `filters` (an ffmpeg -vf chain) may select, scale or crop
+    frames, in which case width/height are the filtered size.
+
+    YUV files are piped as raw yuv420p(10le): their planes are kept as coded. RGB files
+    (`rgb` True, probed when not given) are piped as 8-bit rgb24 and converted to YUV, when
+    asked, by `benchmark.colour` (BT.709 limited range, as PNG sources): left to itself,
+    swscale would use BT.601 (saturated red: Y 81 instead of BT.709's 63)."""
 
     filters: str = ""
+    rgb: bool | None = None
 
     @classmethod
     def open(cls, path: str) -> FfmpegVideo:
         info = probe(path)
         check_420_geometry(info.width, info.height, f"'{path}'")
-        return cls(str(path), info.width, info.height, info.fps, 8 if info.bit_depth <= 8 else 10)
+        rgb = is_rgb_pix_fmt(info.pix_fmt)
+        return cls(str(path), info.width, info.height, info.fps,
+                   8 if info.bit_depth <= 8 or rgb else 10, rgb=rgb)
+
+    def _frame_format(self) -> tuple[str, int]:
+        """The pipe's pixel format and bytes per frame (probing the file if not known)."""
+        if self.rgb is None:
+            self.rgb = is_rgb_pix_fmt(probe(self.path).pix_fmt)
+        if self.rgb:
+            return "rgb24", self.width * self.height * 3
+        return ("yuv420p" if self.bit_depth == 8 else "yuv420p10le",
+                frame_bytes(self.width, self.height, self.bit_depth))
+
+    def _chunk(self, buf: bytes, n: int) -> FrameChunk:
+        """n frames of pipe bytes as a chunk (RGB frames or YUV planes)."""
+        if self.rgb:
+            return FrameChunk(rgb_frames=np.frombuffer(buf, np.uint8)
+                              .reshape(n, self.height, self.width, 3).copy())
+        return FrameChunk(_planes_from_bytes(buf, n, self.width, self.height, self.bit_depth),
+                          bit_depth=self.bit_depth)
 
     def chunks(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[FrameChunk]:
-        pix_fmt = "yuv420p" if self.bit_depth == 8 else "yuv420p10le"
+        pix_fmt, fb = self._frame_format()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", self.path]
         if self.filters:
             cmd += ["-vf", self.filters]
         if self.num_frames is not None:
             cmd += ["-frames:v", str(self.num_frames)]
         cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-fps_mode", "passthrough", "pipe:1"]
-        fb = frame_bytes(self.width, self.height, self.bit_depth)
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err,
                                     stdin=subprocess.DEVNULL)
@@ -302,9 +331,7 @@ class FfmpegVideo(Video):
                     n = len(buf) // fb
                     if n:
                         got += n
-                        yield FrameChunk(_planes_from_bytes(buf[:n * fb], n, self.width,
-                                                            self.height, self.bit_depth),
-                                         bit_depth=self.bit_depth)
+                        yield self._chunk(buf[:n * fb], n)
                     if len(buf) < fb * chunk_size:
                         break
             finally:

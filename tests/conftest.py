@@ -15,15 +15,6 @@ import benchmark.torch_setup  # noqa: E402,F401  (before anything imports torchv
 from benchmark.manifest import Sequence, load_dataset  # noqa: E402
 
 
-def shared_fixture(name: str) -> Path:
-    """A folder of shared/fixtures: $ULVR_SHARED/fixtures, or ../shared/fixtures beside the
-    checkout (no machine path is written here: set ULVR_SHARED where it lives elsewhere)."""
-    for root in (os.environ.get("ULVR_SHARED"), REPO.parent / "shared"):
-        if root and (Path(root) / "fixtures" / name).is_dir():
-            return Path(root) / "fixtures" / name
-    return REPO.parent / "shared" / "fixtures" / name
-
-
 @pytest.fixture(scope="session")
 def embedded() -> list[Sequence]:
     """The embedded evaluation sequences, cut to 6 frames."""

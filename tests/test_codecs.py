@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 import subprocess
 
+import numpy as np
 import pytest
 
+from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe
 from benchmark.metrics.base import create_metric, evaluate
 from benchmark.registry import RatePoint, create_method
@@ -50,3 +52,50 @@ def test_higher_qp_gives_fewer_bits(carphone, tmp_path):
 
 def test_random_access_structure_is_not_causal():
     assert not create_method("x265", structure="ra").causal
+
+
+def test_temporal_point_codes_every_tth_frame_and_holds_it(carphone, tmp_path):
+    """qpNN-dK-tT codes frames 0, T, 2T, ... and shows each decoded picture until the next."""
+    from baselines.classical import make_rate_point
+
+    point = make_rate_point(32, 1, 4)
+    assert point.label == "qp32-d1-t4"
+    recon = create_method("x264").run(carphone, point, tmp_path)
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(recon.streams["video"]),
+                          "-f", "null", "-"], capture_output=True, text=True)
+    coded = -(-carphone.num_frames // 4)
+    assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(coded)   # only those are sent
+    assert recon.info["coded_frames"] == coded and recon.info["temporal"] == 4
+    shown = np.concatenate([c.yuv()[0] for c in recon.frames])
+    source = np.concatenate([c.yuv()[0] for c in carphone.frames()])
+    assert len(shown) == carphone.num_frames
+    assert np.array_equal(shown[1], shown[0]) and np.array_equal(shown[3], shown[0])
+    assert not np.array_equal(shown[4], shown[3])               # frame 4 is a new picture
+    # held frame 4 is the decoded source frame 4, nearer to it than to frame 3 (never a future)
+    err = [np.abs(shown[4].astype(int) - source[k]).mean() for k in (3, 4)]
+    assert err[1] < err[0]
+
+
+@pytest.mark.parametrize("name", CODECS)
+def test_lowest_default_point_reaches_d16_t32(name, carphone, tmp_path):
+    """Every codec's lowest default point is d16-t32 and runs on QCIF (a 10x8 picture, padded
+    up to the codec's minimum) with one coded frame for a 32-frame hold."""
+    method = create_method(name)
+    lowest = method.rate_points()[-1]
+    assert lowest.params["downscale"] == 16 and lowest.params["temporal"] == 32
+    recon = method.run(carphone, lowest, tmp_path)
+    frames = list(recon.frames)
+    assert sum(c.n for c in frames) == carphone.num_frames
+    assert recon.info["coded_frames"] == 1
+    assert all(c.width == carphone.width and c.height == carphone.height for c in frames)
+    luma = np.concatenate([c.yuv()[0] for c in frames])
+    assert all(np.array_equal(frame, luma[0]) for frame in luma)   # the one picture, held
+
+
+def test_hold_is_causal_and_refuses_missing_pictures():
+    from baselines.resample import hold
+
+    assert list(hold("abc", 3, 7)) == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1),
+                                       ("b", 2), ("c", 0)]
+    with pytest.raises(UlvrError, match="decoder gave 2 pictures, 3 are needed"):
+        list(hold("ab", 3, 7))

@@ -8,7 +8,7 @@ import pytest
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.metrics.base import MetricResult, create_metric, evaluate, metric_class
-from benchmark.metrics.temporal import dis_flow, flow, luma, luma_u8, valid_mask
+from benchmark.metrics.temporal import dis_flow, flow, luma_u8, valid_mask
 from benchmark.video_io import FrameChunk
 
 FRAMES = 8
@@ -125,14 +125,15 @@ def test_flicker_of_alternating_offset_without_clipping() -> None:
     assert _run("flicker", ref, ref).values["flicker"] == 0.0
 
 
-def test_flicker_is_clipping_aware(frames: np.ndarray) -> None:
-    rec = _alternate(frames, 5)  # carphone has saturated pixels: clipping eats part of the 5
-    offsets = (luma(rec).astype(np.float64) - luma(frames)).mean(axis=(1, 2))
-    expected = np.abs(np.diff(offsets))
-    result = _run("flicker", frames, rec)
-    assert np.allclose(result.per_frame["flicker"], expected, atol=1e-6)
-    assert 9.0 < result.values["flicker"] <= 10.0
-    assert _run("flicker", frames, frames).values["flicker"] == 0.0
+def test_flicker_is_clipping_aware() -> None:
+    """Grey frames, half at 252 and half at 100 (grey's luma is its level): +5 clips the 252s to
+    255, so the mean moves +4 (+3 and +5) and -5 moves it -5: every pair flickers by exactly 9."""
+    ref = np.full((FRAMES, 16, 32, 3), 100, np.uint8)
+    ref[:, :, :16] = 252
+    result = _run("flicker", ref, _alternate(ref, 5))
+    assert np.allclose(result.per_frame["flicker"], 9.0, atol=1e-4)   # float32 luma weights
+    assert len(result.per_frame["flicker"]) == FRAMES - 1
+    assert _run("flicker", ref, ref).values["flicker"] == 0.0
 
 
 @pytest.mark.parametrize("name", ["tof", "warp-error", "flicker"])
@@ -163,3 +164,66 @@ def test_tlp_zero_for_identical(frames: np.ndarray) -> None:
     noisy = [_run("tlp", frames[:4], rec, size).per_frame["tlp"] for size in (1, 3)]
     assert np.mean(noisy[0]) > 1e-3
     assert np.allclose(noisy[0], noisy[1], rtol=1e-5, atol=1e-7)  # batching may round apart
+
+
+def test_tecogan_crop_is_crop_8x8() -> None:
+    """TecoGAN's crop_8x8: centred, multiples of 32, at least 8 px each side."""
+    from benchmark.metrics.temporal import tecogan_crop
+
+    assert tecogan_crop(144, 176) == (slice(8, 136), slice(8, 168))
+    assert tecogan_crop(128, 320) == (slice(16, 112), slice(16, 304))
+    assert tecogan_crop(176, 162) == (slice(8, 168), slice(17, 145))
+    with pytest.raises(UlvrError, match="at least 48x48"):
+        tecogan_crop(40, 176)
+
+
+def _tecogan_tof(target: np.ndarray, output: np.ndarray) -> list[float]:
+    """tOF written out as TecoGAN's metrics.py loop does it, with OpenCV directly."""
+    import cv2
+
+    cutfr, values = 2, []
+    pre_out = pre_tar = None
+    for i in range(cutfr, len(target) - cutfr):
+        out_grey = cv2.cvtColor(output[i], cv2.COLOR_RGB2GRAY)
+        tar_grey = cv2.cvtColor(target[i], cv2.COLOR_RGB2GRAY)
+        if i > cutfr:
+            tar_of = cv2.calcOpticalFlowFarneback(pre_tar, tar_grey, None,
+                                                  0.5, 3, 15, 3, 5, 1.2, 0)
+            out_of = cv2.calcOpticalFlowFarneback(pre_out, out_grey, None,
+                                                  0.5, 3, 15, 3, 5, 1.2, 0)
+            h, w = target.shape[1:3]                 # 144 x 162 here: rows 8:136, cols 17:145
+            assert (h, w) == (144, 162)
+            diff = np.abs(tar_of[8:136, 17:145] - out_of[8:136, 17:145])
+            values.append(float(np.sqrt(np.sum(diff * diff, axis=-1)).mean()))
+        pre_out, pre_tar = out_grey, tar_grey
+    return values
+
+
+def test_tof_tecogan_equals_a_direct_farneback_computation(pan: np.ndarray) -> None:
+    rec = _noisy(np.repeat(pan[:1], FRAMES, axis=0), sigma=4.0, seed=5)  # frozen and noisy
+    theirs = _tecogan_tof(pan, rec)
+    result = _run("tof-tecogan", pan, rec, size=3)
+    assert len(theirs) == FRAMES - 5 == len(result.per_frame["tof-tecogan"])
+    np.testing.assert_allclose(result.per_frame["tof-tecogan"], theirs, rtol=1e-6, atol=1e-6)
+    assert result.values["tof-tecogan"] == pytest.approx(np.mean(theirs), rel=1e-6)
+    assert result.values["tof-tecogan"] > 1.0          # the pan's motion is missing
+    assert result.protocol["flow_params"]["winsize"] == 15
+    assert result.protocol["skipped_frames_each_end"] == 2
+    assert _run("tof-tecogan", pan, pan).values["tof-tecogan"] == 0.0
+    with pytest.raises(UlvrError, match="at least 6 frames"):
+        _run("tof-tecogan", pan[:5], pan[:5])
+
+
+def test_tlp_tecogan_is_x100_on_the_crop_without_the_ends(pan: np.ndarray) -> None:
+    available = metric_class("tlp-tecogan").availability()
+    if not available.ok:
+        pytest.skip(f"tLP unavailable: {available.reason}")
+    rec = _noisy(pan, sigma=10.0, seed=6)
+    result = _run("tlp-tecogan", pan, rec, size=3)
+    cropped = _run("tlp", pan[:, 8:136, 17:145], rec[:, 8:136, 17:145])
+    assert len(result.per_frame["tlp-tecogan"]) == FRAMES - 5
+    np.testing.assert_allclose(result.per_frame["tlp-tecogan"],
+                               100 * np.array(cropped.per_frame["tlp"][2:-2]), rtol=1e-4,
+                               atol=1e-6)
+    assert result.protocol["unit"].startswith("x100")
+    assert _run("tlp-tecogan", pan, pan).values["tlp-tecogan"] == 0.0

@@ -102,13 +102,74 @@ def test_colour_round_trip_is_near_lossless():
     assert np.abs(back[:, 2:6, 2:6].astype(int) - rgb[:, 2:6, 2:6]).max() <= 2
 
 
-def test_bt709_white_and_black():
-    rgb = np.zeros((1, 2, 4, 3), np.uint8)
-    rgb[:, :, 2:] = 255
-    y, u, v = rgb_to_yuv420(rgb)
-    assert y[0, 0, 0] == 16 and y[0, 0, 3] == 235 and u[0, 0, 0] == 128 and v[0, 0, 1] == 128
-    chunk = FrameChunk(planes=(y, u, v))
-    np.testing.assert_array_equal(chunk.rgb(), rgb)
+# Saturated primaries tell the matrices apart (black and white map alike under all of them).
+# BT.709 limited range, exact: Y = 16 + 219 (Kr R + Kg G + Kb B), Cb/Cr = 128 + 224 (...)
+PRIMARIES = {"red": ((255, 0, 0), (63, 102, 240)), "green": ((0, 255, 0), (173, 42, 26)),
+             "blue": ((0, 0, 255), (32, 240, 118)), "white": ((255, 255, 255), (235, 128, 128)),
+             "black": ((0, 0, 0), (16, 128, 128))}
+BT601_RED_Y = 81   # 16 + 219 * 0.299: what swscale's default matrix gives
+
+
+def _primaries_frame() -> np.ndarray:
+    """One 16x80 RGB frame of 16x16 blocks, one block per primary (in PRIMARIES' order)."""
+    blocks = [np.full((16, 16, 3), rgb, np.uint8) for rgb, _ in PRIMARIES.values()]
+    return np.concatenate(blocks, axis=1)[None]
+
+
+def _block_yuv(planes: tuple[np.ndarray, ...]) -> dict[str, tuple[int, int, int]]:
+    """Y, U, V at the centre of each primary's block."""
+    y, u, v = planes
+    return {name: (int(y[0, 8, 16 * i + 8]), int(u[0, 4, 8 * i + 4]), int(v[0, 4, 8 * i + 4]))
+            for i, name in enumerate(PRIMARIES)}
+
+
+def _ffmpeg_yuv(rgb: np.ndarray, vf: str | None) -> tuple[np.ndarray, ...]:
+    """ffmpeg's own RGB -> yuv420p of one frame, with an optional filter."""
+    import subprocess
+
+    from benchmark.ffmpeg import ffmpeg_exe
+    from benchmark.video_io import _planes_from_bytes
+
+    h, w = rgb.shape[1:3]
+    cmd = [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+           "-i", "pipe:0", *(["-vf", vf] if vf else []), "-f", "rawvideo", "-pix_fmt",
+           "yuv420p", "pipe:1"]
+    out = subprocess.run(cmd, input=rgb.tobytes(), capture_output=True, check=True).stdout
+    return _planes_from_bytes(out, 1, w, h, 8)
+
+
+def test_bt709_primaries_against_closed_form_and_ffmpeg():
+    rgb = _primaries_frame()
+    ours = _block_yuv(rgb_to_yuv420(rgb))
+    assert ours == {name: yuv for name, (_, yuv) in PRIMARIES.items()}
+    # ffmpeg told BT.709 limited range agrees within its integer rounding; its default is
+    # BT.601, which puts red's luma 18 code values higher
+    bt709 = _block_yuv(_ffmpeg_yuv(rgb, "scale=out_color_matrix=bt709:out_range=tv"))
+    for name, yuv in ours.items():
+        assert np.abs(np.subtract(bt709[name], yuv)).max() <= 1, name
+    assert _block_yuv(_ffmpeg_yuv(rgb, None))["red"][0] == BT601_RED_Y
+    back = FrameChunk(planes=rgb_to_yuv420(rgb)).rgb()
+    assert np.abs(back[0, 8, 8::16].astype(int) - rgb[0, 8, 8::16]).max() <= 2
+
+
+def test_rgb_video_file_is_read_as_bt709(tmp_path):
+    """An RGB file decoded by ffmpeg (an external method's decoded.mkv) gets the harness's
+    BT.709 limited-range planes, not swscale's BT.601 default."""
+    import subprocess
+
+    from benchmark.ffmpeg import ffmpeg_exe
+
+    rgb = np.repeat(_primaries_frame(), 3, axis=0)
+    path = tmp_path / "primaries.mkv"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s",
+                    "80x16", "-i", "pipe:0", "-c:v", "ffv1", "-pix_fmt", "bgr0", str(path)],
+                   input=rgb.tobytes(), check=True)
+    video = open_video(path)
+    chunks = list(video.chunks(2))
+    assert [c.n for c in chunks] == [2, 1]
+    np.testing.assert_array_equal(np.concatenate([c.rgb() for c in chunks]), rgb)  # lossless
+    got = _block_yuv(tuple(p[:1] for p in chunks[0].yuv()))
+    assert got["red"][0] == 63 and got == {name: yuv for name, (_, yuv) in PRIMARIES.items()}
 
 
 def test_embedded_segments_are_disjoint_and_complete():

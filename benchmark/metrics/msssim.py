@@ -2,8 +2,13 @@
 
 Gaussian window 11, sigma 1.5, K1 0.01, K2 0.03, 5 scales with the paper's weights, 2x2 average
 pooling between scales (odd sizes padded by one replicated row/column first). Frames too small
-for 5 scales (under 161 pixels on a side, e.g. QCIF) use the most scales that fit, with the
-weights renormalised; the number of scales used is recorded in the protocol.
+for 5 scales (under 161 pixels on a side, e.g. QCIF) use fewer, with the weights renormalised.
+
+Values with different numbers of scales are not comparable, so a dataset should use one count
+for all its sequences: `dataset_scales` gives the largest count valid for its smallest
+sequence, and `MsSsim(scales=...)` uses it (the runner passes it per dataset). Without it the
+metric uses the most scales that fit each sequence. The count and where it came from are
+recorded in the protocol.
 """
 
 from __future__ import annotations
@@ -51,6 +56,14 @@ def scales_for(height: int, width: int) -> int:
     return levels
 
 
+def dataset_scales(sizes: list[tuple[int, int]]) -> int:
+    """The number of scales for every sequence of a dataset, from their (width, height): the
+    largest count valid for the smallest sequence."""
+    if not sizes:
+        raise UlvrError("MS-SSIM scales of a dataset without sequences: give at least one size")
+    return min(scales_for(height, width) for width, height in sizes)
+
+
 def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
             levels: int | None = None) -> torch.Tensor:
     """MS-SSIM per image of (N, C, H, W) tensors; channels averaged."""
@@ -88,13 +101,29 @@ class MsSsim(Metric):
 
     name = "ms-ssim"
 
+    def __init__(self, device: str = "cpu", scales: int | None = None) -> None:
+        if scales is not None and not 1 <= scales <= len(WEIGHTS):
+            raise UlvrError(f"MS-SSIM scales={scales} is out of range: use 1 to {len(WEIGHTS)}")
+        self.scales = scales
+        super().__init__(device)
+
     def reset(self) -> None:
         self._values: list[np.ndarray] = []
         self._levels = 0
 
+    def _levels_for(self, height: int, width: int) -> int:
+        """The fixed count when one was given (refused if the frames are too small for it),
+        else the most that fit."""
+        fits = scales_for(height, width)
+        if self.scales is not None and self.scales > fits:
+            raise UlvrError(f"MS-SSIM with {self.scales} scales needs frames of at least "
+                            f"{(WINDOW - 1) * 2 ** (self.scales - 1) + 1} pixels on a side, got "
+                            f"{width}x{height}: give dataset_scales() of the dataset's sizes")
+        return self.scales or fits
+
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
         ref, rec = reference.rgb(), reconstruction.rgb()
-        self._levels = scales_for(ref.shape[1], ref.shape[2])
+        self._levels = self._levels_for(ref.shape[1], ref.shape[2])
         step = max(1, BATCH_PIXELS // (ref.shape[1] * ref.shape[2]))  # bounded memory at 1080p
         for i in range(0, len(ref), step):
             a = torch.from_numpy(ref[i:i + step]).permute(0, 3, 1, 2).to(self.device)
@@ -108,4 +137,5 @@ class MsSsim(Metric):
         frames = np.concatenate(self._values)
         return MetricResult({"ms-ssim": float(frames.mean())}, {"ms-ssim": frames.tolist()},
                             {"window": WINDOW, "sigma": SIGMA, "scales": self._levels,
+                             "scales_from": "fixed" if self.scales else "frame size",
                              "colour": "rgb", "aggregate": "mean of per-frame values"})

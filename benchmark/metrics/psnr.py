@@ -3,15 +3,30 @@
 Per-sequence values are the mean of per-frame PSNRs (the default, as DCVC and CompressAI
 report) and, under `<name>@mse`, the PSNR of the mean MSE (as ffmpeg's psnr filter summary).
 PSNR-YUV weights Y:U:V as 6:1:1 by default (DCVC); identical frames are clamped to 100 dB.
+
+Which planes PSNR-Y/U/V compare depends on what the method output (recorded per record as
+`yuv_reference` in the protocol):
+- `native`: the reconstruction has YUV 4:2:0 planes (classical codecs, anything decoded to
+  YUV): they are compared with the reference's native planes.
+- `via-rgb`: the reconstruction is RGB only (neural, diffusion, PNG-external methods). It is
+  converted to 4:2:0 with BT.709 limited range (`benchmark.colour`), and so is the reference
+  after the same YUV->RGB conversion every RGB method's input went through. Comparing with the
+  native planes instead would charge the method for the harness's own conversion (a perfect
+  RGB reconstruction got only 45-62 dB on U/V): here the exact RGB of the reference reaches the
+  cap on every component. The cost is that such a score says nothing about the conversion
+  itself; `mixed` marks a sequence whose chunks came both ways.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from benchmark.colour import rgb_to_yuv420
 from benchmark.errors import UlvrError
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.video_io import FrameChunk
+
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 MAX_PSNR = 100.0
 
@@ -33,6 +48,16 @@ def frame_mse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
+def scored_planes(reference: FrameChunk, reconstruction: FrameChunk,
+                  bit_depth: int) -> tuple[Planes, Planes, str]:
+    """The (reference, reconstruction) planes PSNR-Y/U/V compare and how they were had:
+    `native` planes, or both `via-rgb` when the reconstruction is RGB only (module docstring)."""
+    if reconstruction.planes is not None:
+        return reference.yuv(bit_depth), reconstruction.yuv(bit_depth), "native"
+    return (rgb_to_yuv420(reference.rgb(), bit_depth=bit_depth),
+            reconstruction.yuv(bit_depth), "via-rgb")
+
+
 @register_metric
 class Psnr(Metric):
     """PSNR-RGB (8-bit), PSNR-Y/U/V and weighted PSNR-YUV at the source bit depth."""
@@ -46,11 +71,14 @@ class Psnr(Metric):
     def reset(self) -> None:
         self._mse: dict[str, list[np.ndarray]] = {"rgb": [], "y": [], "u": [], "v": []}
         self._bit_depth = 8
+        self._yuv_reference: set[str] = set()
 
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
         depth = reference.bit_depth
         self._bit_depth = depth
-        for key, a, b in zip("yuv", reference.yuv(depth), reconstruction.yuv(depth), strict=True):
+        ref_planes, rec_planes, how = scored_planes(reference, reconstruction, depth)
+        self._yuv_reference.add(how)
+        for key, a, b in zip("yuv", ref_planes, rec_planes, strict=True):
             self._mse[key].append(frame_mse(a, b))
         self._mse["rgb"].append(frame_mse(reference.rgb(), reconstruction.rgb()))
 
@@ -71,4 +99,6 @@ class Psnr(Metric):
         return MetricResult(values, {k: v.tolist() for k, v in frames.items()},
                             {"aggregate": "mean of per-frame PSNR; @mse: PSNR of mean MSE",
                              "yuv_weights": ":".join(map(str, self.yuv_weights)),
-                             "max_psnr": MAX_PSNR, "bit_depth": self._bit_depth})
+                             "max_psnr": MAX_PSNR, "bit_depth": self._bit_depth,
+                             "yuv_reference": (next(iter(self._yuv_reference))
+                                               if len(self._yuv_reference) == 1 else "mixed")})

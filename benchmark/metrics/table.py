@@ -64,6 +64,12 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
     MetricSpec("tlp", "benchmark.metrics.temporal", ("tlp",), True,
                "tLP: change of LPIPS-alex between consecutive frames vs the reference's",
                tolerance=0.005, default=True),
+    MetricSpec("tof-tecogan", "benchmark.metrics.temporal", ("tof-tecogan",), True,
+               "tOF exactly as TecoGAN's metrics.py (Farneback on cv2 gray, its crop, first and "
+               "last 2 frames skipped; pixels)", tolerance=0.05),
+    MetricSpec("tlp-tecogan", "benchmark.metrics.temporal", ("tlp-tecogan",), True,
+               "tLP exactly as TecoGAN's metrics.py (LPIPS-alex on its crop, first and last 2 "
+               "frames skipped; x100)", tolerance=0.5),
     MetricSpec("warp-error", "benchmark.metrics.temporal", ("warp-error",), True,
                "warping error with the reference's flow and occlusion mask (Lai et al. 2018)",
                tolerance=1e-4, default=True),

@@ -24,6 +24,14 @@ at pixel p is the displacement (dx, dy), in pixels, to where p's content sits in
   source). Error = sum_p M(p) sum_c (rec_t - W(rec_{t-1}))^2 / (3 sum_p M(p)) on RGB scaled to
   [0, 1]: the per-channel mean squared error over counted pixels, as Lai et al.'s
   evaluate_WarpError.py computes it (its mask has three channels); all pixels if none counts.
+- tof-tecogan, tlp-tecogan: tOF and tLP exactly as TecoGAN's metrics.py computes them, for
+  comparing with numbers from its tables: flow by OpenCV Farneback (pyr_scale 0.5, 3 levels,
+  window 15, 3 iterations, poly_n 5, poly_sigma 1.2) on cv2.COLOR_RGB2GRAY (BT.601 weights, not
+  tof's BT.709 luma, DIS and full frame); flows, and for tLP the frames given to LPIPS-alex
+  v0.1, cropped as its crop_8x8 (centred, to multiples of 32 leaving at least 8 px each side);
+  the first and last 2 frames of a sequence (its cutfr) skipped, so a T-frame video gives T-5
+  pair values, at least 6 frames needed. tof-tecogan is in pixels as its code gives it (the
+  tables print x10); tlp-tecogan is x100, as its code gives it. Not in the default set.
 - flicker (ours): per t, |(Ym(rec_t) - Ym(rec_{t-1})) - (Ym(ref_t) - Ym(ref_{t-1}))|, Ym the
   frame's mean BT.709 luma (unrounded) in 8-bit units: changes of global brightness that the
   reference does not have. Blind to local flicker, which warp-error sees.
@@ -46,6 +54,10 @@ LUMA_NOTE = "BT.709 full-range luma 0.2126 R + 0.7152 G + 0.0722 B of 8-bit RGB"
 PAIRS_NOTE = "consecutive frames (t-1, t), t >= 1; per_frame[i] is the pair (i, i+1)"
 FB_ALPHA, FB_BETA = 0.01, 0.5          # forward-backward check (Lai et al. 2018, Ruder et al.)
 MB_ALPHA, MB_BETA = 0.01, 0.002        # motion-boundary check (Lai et al. 2018)
+# TecoGAN's metrics.py: calcOpticalFlowFarneback(prev, next, None, *these); frames skipped
+FARNEBACK_TECOGAN = {"pyr_scale": 0.5, "levels": 3, "winsize": 15, "iterations": 3,
+                     "poly_n": 5, "poly_sigma": 1.2, "flags": 0}
+TECOGAN_SKIPPED = 2                    # its cutfr: frames left out at each end of a sequence
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -131,9 +143,36 @@ def warp_error(dis: cv2.DISOpticalFlow, ref_prev: np.ndarray, ref_cur: np.ndarra
     return float(sq[mask].sum() / (3.0 * mask.sum()))
 
 
+def tecogan_crop(height: int, width: int) -> tuple[slice, slice]:
+    """TecoGAN's crop_8x8: a centred window whose sides are multiples of 32 and leave at least
+    8 pixels on each side (rows, columns)."""
+    def side(size: int) -> tuple[int, int]:
+        kept = size // 32 * 32
+        while kept > size - 16:
+            kept -= 32
+        if kept <= 0:
+            raise UlvrError(f"TecoGAN's crop leaves nothing of a side of {size} pixels: "
+                            "tof-tecogan and tlp-tecogan need frames of at least 48x48")
+        return (size - kept) // 2, kept
+
+    (y, h), (x, w) = side(height), side(width)
+    return slice(y, y + h), slice(x, x + w)
+
+
+def farneback_tecogan(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(H, W, 2) Farneback flow from one uint8 gray frame to the next, TecoGAN's parameters."""
+    return cv2.calcOpticalFlowFarneback(first, second, None, *FARNEBACK_TECOGAN.values())
+
+
+def cv2_gray(rgb: np.ndarray) -> np.ndarray:
+    """(n, H, W) uint8 gray of (n, H, W, 3) RGB as cv2.COLOR_RGB2GRAY computes it."""
+    return np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in rgb])
+
+
 class _PairMetric(Metric):
     """A metric of consecutive frame pairs that carries the previous chunk's last frame over."""
 
+    skipped = 0   # frames left out at each end of the sequence (TecoGAN's cutfr)
 
     def reset(self) -> None:
         self._carry: tuple[np.ndarray, np.ndarray] | None = None
@@ -159,11 +198,18 @@ class _PairMetric(Metric):
         self._carry = (ref[-1:].copy(), rec[-1:].copy())
 
     def compute(self) -> MetricResult:
-        if not self._values:
-            raise UlvrError(f"{self.name} needs at least two frames")
-        frames = np.concatenate(self._values)
+        pairs = np.concatenate(self._values) if self._values else np.empty(0)
+        frames = pairs[self.skipped:len(pairs) - self.skipped]
+        if not len(frames):
+            need = f"{2 + 2 * self.skipped} frames (it skips {self.skipped} at each end, as " \
+                "TecoGAN)" if self.skipped else "two frames"
+            raise UlvrError(f"{self.name} needs at least {need}")
         protocol = {"pairs": PAIRS_NOTE, "aggregate": "mean over frame pairs",
                     **self._protocol()}
+        if self.skipped:
+            protocol["pairs"] = (f"consecutive frames (t-1, t), {self.skipped + 1} <= t < T - "
+                                 f"{self.skipped}; per_frame[i] is the pair "
+                                 f"({self.skipped} + i, {self.skipped + 1} + i)")
         return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
                             protocol)
 
@@ -224,6 +270,71 @@ class TemporalLpips(_PairMetric):
         lpips = {k: v for k, v in self._distance.protocol().items() if k != "order"}
         return {"definition": "|LPIPS(rec_{t-1}, rec_t) - LPIPS(ref_{t-1}, ref_t)|",
                 "unit": "unscaled (TecoGAN shows x100)", "lpips": lpips}
+
+
+@register_metric
+class TemporalOpticalFlowTecogan(_PairMetric):
+    """tOF as TecoGAN's metrics.py computes it (Farneback on cv2 gray, its crop and cutfr)."""
+
+    name = "tof-tecogan"
+    skipped = TECOGAN_SKIPPED
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        return cv2_gray(chunk.rgb())
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        rows, cols = tecogan_crop(*ref.shape[1:3])
+        out = np.empty(len(ref) - 1)
+        for i in range(1, len(ref)):
+            diff = (farneback_tecogan(ref[i - 1], ref[i])
+                    - farneback_tecogan(rec[i - 1], rec[i]))[rows, cols]
+            out[i - 1] = np.sqrt(_sq_norm(diff)).mean()
+        return out
+
+    def _protocol(self) -> dict:
+        return {"definition": "TecoGAN metrics.py tOF: mean over the crop of "
+                              "||F_ref(t-1->t) - F_rec(t-1->t)||_2",
+                "unit": "pixels (unscaled, as its code; its tables show x10)",
+                "flow": "OpenCV calcOpticalFlowFarneback", "flow_params": FARNEBACK_TECOGAN,
+                "flow_input": "cv2.COLOR_RGB2GRAY of 8-bit RGB",
+                "crop": "TecoGAN crop_8x8 (centred, multiples of 32, >= 8 px border)",
+                "skipped_frames_each_end": self.skipped, "opencv": cv2.__version__}
+
+
+@register_metric
+class TemporalLpipsTecogan(_PairMetric):
+    """tLP as TecoGAN's metrics.py computes it (LPIPS-alex v0.1 on its crop, cutfr, x100)."""
+
+    name = "tlp-tecogan"
+    skipped = TECOGAN_SKIPPED
+
+    def __init__(self, device: str = "cpu") -> None:
+        from benchmark.metrics.lpips import shared_distance  # torch only when tLP is used
+
+        self._distance = shared_distance("alex", str(device))
+        super().__init__(device)
+
+    @classmethod
+    def availability(cls) -> Availability:
+        return TemporalLpips.availability()   # the same LPIPS network
+
+    def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
+        rgb = chunk.rgb()
+        rows, cols = tecogan_crop(*rgb.shape[1:3])
+        return np.ascontiguousarray(rgb[:, rows, cols])
+
+    def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        d_ref = self._distance(ref[:-1], ref[1:])
+        d_rec = self._distance(rec[:-1], rec[1:])
+        return 100.0 * np.abs(d_ref - d_rec)
+
+    def _protocol(self) -> dict:
+        lpips = {k: v for k, v in self._distance.protocol().items() if k != "order"}
+        return {"definition": "TecoGAN metrics.py tLP: 100 |LPIPS(ref_{t-1}, ref_t) - "
+                              "LPIPS(rec_{t-1}, rec_t)| on the crop",
+                "unit": "x100, as its code", "lpips": lpips,
+                "crop": "TecoGAN crop_8x8 (centred, multiples of 32, >= 8 px border)",
+                "skipped_frames_each_end": self.skipped}
 
 
 @register_metric

@@ -3,6 +3,7 @@
 Texture stream: every `key`-th frame, downscaled by `d` (area) and coded with the project's
 HEVC (x265) or VVC (vvenc) adapter in low-delay mode at a high QP; the receiver upsamples the
 decoded pictures (bicubic) and holds each one until the next (causal: never a future frame).
+The every-t-th view and the hold are `baselines.resample`'s, as the classical codecs' t points.
 Semantic stream: label maps at 1/`s` resolution with `k` classes from a pluggable segmenter,
 sent every `li`-th frame (held in between), coded by `semantic_codec`.
 Bits are the sizes of the two files written; nothing else is assumed known to the receiver
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from baselines.resample import EveryNth, hold
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.registry import RatePoint, create_method
@@ -64,25 +65,6 @@ class SenderParams:
         return max(1, height // self.label_scale), max(1, width // self.label_scale)
 
 
-class _EveryNth:
-    """A view of a sequence holding every n-th frame: what the texture codec is fed."""
-
-    def __init__(self, sequence: Sequence, n: int) -> None:
-        self.seq, self.n = sequence, n
-        self.name, self.width, self.height = sequence.name, sequence.width, sequence.height
-        self.fps, self.bit_depth = sequence.fps / n, sequence.bit_depth
-        self.num_frames = math.ceil(sequence.num_frames / n)
-
-    def frames(self, chunk_size: int = 8) -> Iterator[FrameChunk]:
-        index = 0
-        for chunk in self.seq.frames(chunk_size):
-            keep = [i for i in range(chunk.n) if (index + i) % self.n == 0]
-            index += chunk.n
-            if keep:
-                y, u, v = chunk.yuv()
-                yield FrameChunk(planes=(y[keep], u[keep], v[keep]), bit_depth=chunk.bit_depth)
-
-
 @dataclass
 class Transmission:
     """The streams written for one sequence and how to rebuild the receiver's inputs."""
@@ -108,11 +90,8 @@ class Transmission:
                 yield grey, labels[i // self.params.label_interval], palette, 0
             return
         keyframes = (frame for chunk in self.texture_frames for frame in chunk.rgb())
-        held = None
-        for i in range(self.num_frames):
-            if i % self.params.key == 0:
-                held = next(keyframes)
-            yield held, labels[i // self.params.label_interval], palette, i % self.params.key
+        for i, (held, age) in enumerate(hold(keyframes, self.params.key, self.num_frames)):
+            yield held, labels[i // self.params.label_interval], palette, age
 
 
 def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmission:
@@ -123,7 +102,7 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
     streams, frames, timings, commands, texture_info = {}, None, {}, [], {}
     if params.texture:
         codec = create_method(params.codec)
-        recon = codec.run(_EveryNth(sequence, params.key),
+        recon = codec.run(EveryNth(sequence, params.key),
                           RatePoint(f"qp{params.qp}-d{params.downscale}",
                                     {"qp": params.qp, "downscale": params.downscale}), workdir)
         streams["texture"], frames, commands = recon.streams["video"], recon.frames, \
