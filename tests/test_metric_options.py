@@ -45,3 +45,18 @@ def test_changed_metric_option_reruns_the_finished_job(tmp_path, carphone):
                          metric_options={"psnr": {"yuv_weights": (4, 1, 1)}})
     todo, reruns, _ = select_todo(weighted, store)
     assert len(todo) == 1 and reruns == 1
+
+
+def test_ms_ssim_scales_fixed_per_dataset_and_cvvdp_gets_the_frame_rate(embedded):
+    """carphone (176x144) holds 4 scales, bigbuckbunny (320x176) 5: every job of the dataset
+    uses 4, even a run of bigbuckbunny alone; ColorVideoVDP gets each sequence's fps."""
+    from benchmark.runner import job_metric_options
+
+    bbb = next(s for s in embedded if s.name == "bigbuckbunny")
+    alone = job_metric_options(("ms-ssim", "cvvdp"), bbb, [bbb], {})
+    assert alone["ms-ssim"] == {"scales": 5}
+    with_dataset = job_metric_options(("ms-ssim", "cvvdp"), bbb, embedded, {})
+    assert with_dataset == {"ms-ssim": {"scales": 4}, "cvvdp": {"fps": bbb.fps}}
+    jobs = plan_jobs([bbb], ["x265"], ("ms-ssim",), rate_points=["qp51-d4"],
+                     dataset_sequences=embedded)
+    assert jobs[0].metric_options == {"ms-ssim": {"scales": 4}}

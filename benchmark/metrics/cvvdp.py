@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 import benchmark.torch_setup  # noqa: F401  (cvvdp imports torchvision)
+from benchmark.manifest import Sequence
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.spool import PairSpool
 from benchmark.registry import Availability
@@ -62,6 +63,11 @@ class ColorVideoVdp(Metric):
     def __init__(self, device: str = "cpu", fps: float = 30.0) -> None:
         self.fps = fps
         super().__init__(device)
+
+    @classmethod
+    def derived_options(cls, sequence: Sequence, dataset: list[Sequence]) -> dict:
+        """The sequence's own frame rate (ColorVideoVDP's temporal model depends on it)."""
+        return {"fps": float(sequence.fps)}
 
     @classmethod
     def availability(cls) -> Availability:

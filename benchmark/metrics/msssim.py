@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from benchmark.errors import UlvrError
+from benchmark.manifest import Sequence
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.video_io import FrameChunk
 
@@ -106,6 +107,11 @@ class MsSsim(Metric):
             raise UlvrError(f"MS-SSIM scales={scales} is out of range: use 1 to {len(WEIGHTS)}")
         self.scales = scales
         super().__init__(device)
+
+    @classmethod
+    def derived_options(cls, sequence: Sequence, dataset: list[Sequence]) -> dict:
+        """One scale count for the whole dataset: values with different counts don't compare."""
+        return {"scales": dataset_scales([(s.width, s.height) for s in dataset or [sequence]])}
 
     def reset(self) -> None:
         self._values: list[np.ndarray] = []
