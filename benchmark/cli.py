@@ -114,7 +114,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
                          bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
                          force=args.force, bd_mode=args.bd_mode, targets=tuple(args.targets),
-                         min_clips=args.min_clips)
+                         min_clips=args.min_clips, rate=args.rate)
     if args.sequence:
         from benchmark.figures import plot_per_frame, qualitative_grid
 
@@ -296,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--targets", type=_bpp_list, default=list(DEFAULT_TARGETS),
                         metavar="BPP,BPP,...", help="matched-rate table target rates "
                         f"(default {','.join(f'{t:g}' for t in DEFAULT_TARGETS)})")
+    report.add_argument("--rate", default="total", choices=("total", "payload"),
+                        help="count every bit (default), or leave out parameter sets sent out "
+                        "of band (parameter_sets=out-of-band)")
     report.add_argument("--min-clips", type=int, default=64,
                         help="flag FVD values from fewer clips than this as unreliable")
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))

@@ -77,6 +77,20 @@ def rd_table(frame: pd.DataFrame, set_metrics: pd.DataFrame | None = None) -> pd
     return table.sort_values(["dataset", "method", "bpp"]).reset_index(drop=True)
 
 
+RATES = ("total", "payload")
+
+
+def with_rate(frame: pd.DataFrame, rate: str) -> pd.DataFrame:
+    """The frame with `bpp`/`kbps` counting all bits ("total") or all but parameter sets sent
+    out of band ("payload"); records without such streams have payload = total."""
+    if rate not in RATES:
+        raise UlvrError(f"unknown rate '{rate}': use one of {', '.join(RATES)}")
+    if rate == "total" or "bpp_payload" not in frame:
+        return frame
+    return frame.assign(bpp=frame["bpp_payload"].fillna(frame["bpp"]),
+                        kbps=frame["kbps_payload"].fillna(frame["kbps"]))
+
+
 def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list[dict]]:
     """The store's records resolved into entries (newest record per job), refusing to mix
     harness versions unless forced."""
@@ -93,11 +107,12 @@ def write_report(store: ResultStore, out_dir: str | Path, anchor: str = "x265",
                  bd_method: str = "pchip", x_axis: str = "bpp", log_x: bool = True,
                  force: bool = False, bd_mode: str = "per-sequence",
                  targets: tuple[float, ...] = matched.DEFAULT_TARGETS,
-                 min_clips: int = DEFAULT_MIN_CLIPS) -> list[Path]:
-    """Write RD, BD and matched-rate tables and RD plots per dataset; returns the files."""
+                 min_clips: int = DEFAULT_MIN_CLIPS, rate: str = "total") -> list[Path]:
+    """Write RD, BD and matched-rate tables and RD plots per dataset; returns the files.
+    `rate` "payload" leaves out parameter sets sent out of band (RTP sprop-*)."""
     out_dir = Path(out_dir)
     entries, all_records = load_entries(store, force)
-    frame = entries.frame
+    frame = with_rate(entries.frame, rate)
     out_dir.mkdir(parents=True, exist_ok=True)
     table = rd_table(frame, fvd_table(all_records, frame, min_clips))
     written = []
@@ -108,7 +123,7 @@ def write_report(store: ResultStore, out_dir: str | Path, anchor: str = "x265",
             cols.insert(cols.index("fvd") + 1, "fvd_clips")
         dataset_frame = frame[frame["dataset"] == dataset]
         dataset_records = [r for r in all_records if r.get("dataset") == dataset]
-        notes = _notes(part, dataset_frame, dataset_records, entries)
+        notes = _notes(part, dataset_frame, dataset_records, entries, rate)
         best = {m: best_direction(m) for m in present}
         written += write_tables(part[cols], out_dir / f"rd_table_{dataset}", best,
                                 f"RD table: {dataset}", notes)
@@ -198,11 +213,13 @@ def write_matched(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: 
 
 
 def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict],
-           entries: Entries) -> list[str]:
+           entries: Entries, rate: str) -> list[str]:
     notes = ["Frame-weighted means over sequences; `jobs` = succeeded/sequences; a row with a "
              "missing or failed job shows NaN (--). Rows are method configurations: a method "
              "run with different options or checkpoints appears once per configuration, "
-             "labelled by what differs."]
+             "labelled by what differs. Rate: "
+             + ("payload (parameter sets sent out of band are not counted)"
+                if rate == "payload" else "total (every bit of every stream)") + "."]
     failed = records[records["status"] != STATUS_OK]
     notes += [f"Failed: {r.entry} / {r.sequence} / {r.rate_point}: {r.error}"
               for r in failed.itertuples()]

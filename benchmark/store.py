@@ -129,6 +129,21 @@ def write_png_atomic(frame: np.ndarray, path: Path) -> None:
             os.unlink(tmp)
 
 
+PARAMETER_SET_SUFFIX = "parameter_sets"   # bits entries of session parameters sent out of band
+
+
+def payload_rates(record: dict) -> dict:
+    """Bits, bpp and kbps without the streams of parameter sets sent out of band (whose
+    entries end in 'parameter_sets'); equal to the totals for in-band records."""
+    bits = record.get("bits") or {}
+    frames, width, height = (record.get(k) for k in ("frames", "width", "height"))
+    if not bits or not frames or not width or not height:
+        return {}
+    payload = sum(v for k, v in bits.items() if not k.endswith(PARAMETER_SET_SUFFIX))
+    return {"payload_bits": payload, "bpp_payload": payload / (frames * width * height),
+            "kbps_payload": payload * (record.get("fps") or 0) / frames / 1000.0}
+
+
 def flatten(record: dict) -> dict:
     """A record as one flat table row (per-frame curves left out)."""
     row = {k: record.get(k) for k in ("dataset", "sequence", "segment", "method", "kind",
@@ -140,6 +155,7 @@ def flatten(record: dict) -> dict:
     row["path"] = record.get("_path")
     for stream, bits in record.get("bits", {}).items():
         row[f"bits_{stream}"] = bits
+    row.update(payload_rates(record))
     for name, value in record.get("timings", {}).items():
         row[f"time_{name}"] = value
     row.update(record.get("metrics", {}))
