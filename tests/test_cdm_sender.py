@@ -97,3 +97,24 @@ def test_lowest_rate_point_is_under_one_thousandth_bpp(tmp_path):
         bits += sum(8 * os.path.getsize(p) for p in tx.streams.values())
         pixels += seq.num_frames * seq.width * seq.height
     assert bits / pixels < 0.001
+
+
+def test_texture_parameter_sets_out_of_band(carphone, tmp_path):
+    """The same receiver inputs; the texture's VPS/SPS/PPS become their own bits entry, and
+    the default rate points keep their labels and parameters (job keys)."""
+    inband = SenderParams(downscale=16, qp=51, key=8, label_scale=16)
+    oob = SenderParams(downscale=16, qp=51, key=8, label_scale=16, parameter_sets="out-of-band")
+    assert oob.label == inband.label + "-oob"
+    assert "parameter_sets" not in inband.rate_point().params
+    assert SenderParams.from_rate_point(oob.rate_point()) == oob
+    got = {}
+    for name, params in (("in", inband), ("oob", oob)):
+        tx = transmit(carphone, params, tmp_path / name)
+        sizes = {k: os.path.getsize(p) for k, p in tx.streams.items()}
+        got[name] = (sizes, [c[0] for c in tx.conditions()])
+    (sizes_in, frames_in), (sizes_oob, frames_oob) = got["in"], got["oob"]
+    assert set(sizes_oob) == {"texture", "texture_parameter_sets", "semantic"}
+    assert sizes_oob["texture"] + sizes_oob["texture_parameter_sets"] == sizes_in["texture"]
+    assert sizes_oob["texture_parameter_sets"] >= 70         # VPS + SPS + PPS of HEVC
+    for a, b in zip(frames_in, frames_oob, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -46,16 +46,24 @@ class SenderParams:
     codec: str = "x265"
     segmenter: str = "kmeans"
     texture: bool = True      # False: semantic stream only (the semantic-only baseline)
+    parameter_sets: str = "in-band"   # the texture's VPS/SPS/PPS; "out-of-band": RTP sprop-*
 
     @property
     def label(self) -> str:
         if not self.texture:
             return f"sem-s{self.label_scale}-k{self.classes}-l{self.label_interval}"
         return (f"d{self.downscale}-q{self.qp}-t{self.key}-s{self.label_scale}-k{self.classes}"
-                f"-l{self.label_interval}")
+                f"-l{self.label_interval}" + ("-oob" if self.out_of_band else ""))
+
+    @property
+    def out_of_band(self) -> bool:
+        return self.parameter_sets == "out-of-band"
 
     def rate_point(self) -> RatePoint:
-        return RatePoint(self.label, asdict(self))
+        params = asdict(self)
+        if not self.out_of_band:       # the default stays out of the params (and job keys)
+            params.pop("parameter_sets")
+        return RatePoint(self.label, params)
 
     @classmethod
     def from_rate_point(cls, rate_point: RatePoint) -> SenderParams:
@@ -101,12 +109,14 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
     workdir.mkdir(parents=True, exist_ok=True)
     streams, frames, timings, commands, texture_info = {}, None, {}, [], {}
     if params.texture:
-        codec = create_method(params.codec)
+        codec = create_method(params.codec, parameter_sets=params.parameter_sets)
         recon = codec.run(EveryNth(sequence, params.key),
                           RatePoint(f"qp{params.qp}-d{params.downscale}",
                                     {"qp": params.qp, "downscale": params.downscale}), workdir)
         streams["texture"], frames, commands = recon.streams["video"], recon.frames, \
             recon.commands
+        if "parameter_sets" in recon.streams:   # out of band: their cost as its own entry
+            streams["texture_parameter_sets"] = recon.streams["parameter_sets"]
         timings = {f"texture_{k}": v for k, v in recon.timings.items()}
         texture_info = {"texture": recon.info, "texture_codec": params.codec}
     segmenter = create_segmenter(params.segmenter, classes=params.classes) \
