@@ -74,7 +74,7 @@ def test_segformer_without_transformers_or_weights_says_what_to_do():
 def test_transmit_bits_equal_bytes_and_receiver_inputs(carphone, tmp_path):
     params = SenderParams(downscale=8, qp=51, key=2, label_scale=8, classes=4)
     tx = transmit(carphone, params, tmp_path)
-    assert set(tx.streams) == {"texture", "semantic"}
+    assert set(tx.streams) == {"texture", "texture_parameter_sets", "semantic"}
     sizes = {k: os.path.getsize(p) for k, p in tx.streams.items()}
     assert all(v > 0 for v in sizes.values())
     conditions = list(tx.conditions())
@@ -100,13 +100,13 @@ def test_lowest_rate_point_is_under_one_thousandth_bpp(tmp_path):
 
 
 def test_texture_parameter_sets_out_of_band(carphone, tmp_path):
-    """The same receiver inputs; the texture's VPS/SPS/PPS become their own bits entry, and
-    the default rate points keep their labels and parameters (job keys)."""
-    inband = SenderParams(downscale=16, qp=51, key=8, label_scale=16)
-    oob = SenderParams(downscale=16, qp=51, key=8, label_scale=16, parameter_sets="out-of-band")
-    assert oob.label == inband.label + "-oob"
-    assert "parameter_sets" not in inband.rate_point().params
-    assert SenderParams.from_rate_point(oob.rate_point()) == oob
+    """The same receiver inputs; out of band (the default), the texture's VPS/SPS/PPS are
+    their own bits entry; the default stays out of the labels and parameters (job keys)."""
+    oob = SenderParams(downscale=16, qp=51, key=8, label_scale=16)
+    inband = SenderParams(downscale=16, qp=51, key=8, label_scale=16, parameter_sets="in-band")
+    assert inband.label == oob.label + "-inband" and oob.out_of_band
+    assert "parameter_sets" not in oob.rate_point().params
+    assert SenderParams.from_rate_point(inband.rate_point()) == inband
     got = {}
     for name, params in (("in", inband), ("oob", oob)):
         tx = transmit(carphone, params, tmp_path / name)

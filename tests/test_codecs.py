@@ -24,11 +24,13 @@ def test_round_trip(name, factor, carphone, tmp_path):
     assert method.availability().ok, method.availability().reason
     qp = 32 if name in ("x264", "x265", "vvenc") else 40
     recon = method.run(carphone, RatePoint("t", {"qp": qp, "downscale": factor}), tmp_path)
-    stream = recon.streams["video"]
-    assert recon.stream_bits() == {"video": 8 * stream.stat().st_size}
-    assert stream.stat().st_size > 0
-    # the bitstream alone decodes to the same number of frames (no container, no side data)
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(stream), "-f", "null", "-"],
+    stream, sets = recon.streams["video"], recon.streams["parameter_sets"]
+    assert recon.stream_bits() == {"video": 8 * stream.stat().st_size,
+                                   "parameter_sets": 8 * sets.stat().st_size}
+    assert stream.stat().st_size > 0 and sets.stat().st_size > 0
+    # payload + regenerated parameter sets decode to the same number of frames (no container)
+    received = tmp_path / f"receiver{method.suffix}"
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(received), "-f", "null", "-"],
                          capture_output=True, text=True)
     assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(carphone.num_frames)
     result = evaluate(carphone.frames(), recon.frames, [create_metric("psnr")])["psnr"]
@@ -61,7 +63,7 @@ def test_temporal_point_codes_every_tth_frame_and_holds_it(carphone, tmp_path):
     point = make_rate_point(32, 1, 4)
     assert point.label == "qp32-d1-t4"
     recon = create_method("x264").run(carphone, point, tmp_path)
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(recon.streams["video"]),
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "receiver.264"),
                           "-f", "null", "-"], capture_output=True, text=True)
     coded = -(-carphone.num_frames // 4)
     assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(coded)   # only those are sent

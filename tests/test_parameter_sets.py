@@ -53,8 +53,10 @@ def test_out_of_band_decodes_bit_exactly_and_counts_the_sets_apart(codec, carpho
     assert set(oob_bits) == {"video", "parameter_sets"}
     assert oob_bits["video"] + oob_bits["parameter_sets"] == inband_bits["video"]
     assert 0 < oob_bits["parameter_sets"] < inband_bits["video"]
+    assert create_method(codec).config() == create_method(
+        codec, parameter_sets="out-of-band").config()          # the default
     assert create_method(codec).config() != create_method(
-        codec, parameter_sets="out-of-band").config()
+        codec, parameter_sets="in-band").config()
 
 
 def test_report_rate_total_or_payload(tmp_path):

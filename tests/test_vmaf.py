@@ -39,3 +39,20 @@ def test_vmaf_matches_direct_libvmaf(embedded, tmp_path):
     same = evaluate(Y4MVideo.open(str(ref)).chunks(), Y4MVideo.open(str(ref)).chunks(),
                     [create_metric("vmaf")])["vmaf"]
     assert same.values["vmaf"] > 95
+
+
+def test_rgb_only_reconstruction_is_scored_like_psnr(embedded):
+    """An RGB-output method that returns the reference's exact RGB scores what identical
+    videos score (before: its luma was compared with the native planes, off by rounding)."""
+    from benchmark.colour import rgb_to_yuv420
+    from benchmark.metrics.base import create_metric, evaluate
+    from benchmark.video_io import FrameChunk
+
+    seq = next(s for s in embedded if s.name == "carphone")
+    ref = next(iter(seq.frames()))
+    rgb_only = FrameChunk(rgb_frames=ref.rgb())
+    via_rgb = FrameChunk(planes=rgb_to_yuv420(ref.rgb(), bit_depth=8), bit_depth=8)
+    got = evaluate([ref], [rgb_only], [create_metric("vmaf")])["vmaf"]
+    same = evaluate([via_rgb], [via_rgb], [create_metric("vmaf")])["vmaf"]
+    assert got.per_frame["vmaf"] == same.per_frame["vmaf"]
+    assert got.protocol["yuv_reference"] == "via-rgb"

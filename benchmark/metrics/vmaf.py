@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark.ffmpeg import ffmpeg_exe, run_ffmpeg
 from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.psnr import scored_planes
 from benchmark.metrics.spool import PairSpool
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -55,9 +56,16 @@ class Vmaf(Metric):
         if getattr(self, "_spool", None):
             self._spool.cleanup()
         self._spool = PairSpool("vmaf")
+        self._yuv_reference: set[str] = set()
 
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        self._spool.write(reference, reconstruction)
+        """Spool the planes PSNR-Y/U/V compare: an RGB-only reconstruction is scored against
+        the reference converted to RGB and back, as PSNR is (see `psnr.scored_planes`)."""
+        depth = reference.bit_depth
+        ref, rec, how = scored_planes(reference, reconstruction, depth)
+        self._yuv_reference.add(how)
+        self._spool.write(FrameChunk(planes=ref, bit_depth=depth),
+                          FrameChunk(planes=rec, bit_depth=depth))
 
     def compute(self) -> MetricResult:
         self._spool.close("VMAF")
@@ -69,4 +77,5 @@ class Vmaf(Metric):
         frames = [f["metrics"]["vmaf"] for f in log["frames"]]
         return MetricResult({"vmaf": float(sum(frames) / len(frames))}, {"vmaf": frames},
                             {"model": MODEL, "libvmaf": log.get("version", "unknown"),
-                             "pooling": "mean of per-frame scores"})
+                             "pooling": "mean of per-frame scores",
+                             "yuv_reference": "+".join(sorted(self._yuv_reference))})

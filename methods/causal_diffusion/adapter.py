@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_version
 from benchmark.identity import file_identity
 from benchmark.manifest import Sequence
@@ -26,6 +27,8 @@ from methods.causal_diffusion.diffusion import (
     to_uint8,
 )
 from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
+
+NOISE_MODES = ("frame", "sequence")   # a noise field per frame, or one per sequence
 
 DEFAULT_POINTS = (
     SenderParams(downscale=16, qp=51, key=32, label_scale=32, classes=4, label_interval=8),
@@ -100,11 +103,19 @@ class DiffusionReceiver(SenderMethod):
     default_checkpoint = ""
     default_steps = 8
 
+    default_noise = "frame"
+
     def __init__(self, checkpoint: str | None = None, steps: int | None = None,
-                 seed: int = 0, **options: object) -> None:
+                 seed: int = 0, noise: str | None = None, **options: object) -> None:
         self.checkpoint = str(checkpoint or CHECKPOINT_DIR / self.default_checkpoint)
         self.steps = int(steps or self.default_steps)
         self.seed = int(seed)
+        self.noise_mode = noise or self.default_noise
+        if self.noise_mode not in NOISE_MODES:
+            raise UlvrError(f"unknown noise '{self.noise_mode}': use one of "
+                            f"{', '.join(NOISE_MODES)}")
+        if self.noise_mode != self.default_noise:   # the default stays out of job keys
+            options["noise"] = self.noise_mode
         super().__init__(checkpoint=self.checkpoint, steps=self.steps, seed=self.seed, **options)
         self._model = None
 
@@ -136,9 +147,12 @@ class DiffusionReceiver(SenderMethod):
         return self._model
 
     def noise(self, index: int, shape: tuple[int, ...]) -> torch.Tensor:
-        """Initial noise of frame `index`: seeded per frame, so outputs are reproducible and do
-        not depend on how frames are grouped."""
-        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+        """Initial noise of frame `index`, reproducible and independent of how frames are
+        grouped: "frame" draws a new field per frame (every frame hallucinates other detail);
+        "sequence" uses one field for the whole sequence, so static content gets the same
+        detail in every frame (less flicker)."""
+        offset = index if self.noise_mode == "frame" else 0
+        gen = torch.Generator().manual_seed(self.seed * 1_000_003 + offset)
         return torch.randn(shape, generator=gen)
 
     def autocast(self):

@@ -46,14 +46,14 @@ class SenderParams:
     codec: str = "x265"
     segmenter: str = "kmeans"
     texture: bool = True      # False: semantic stream only (the semantic-only baseline)
-    parameter_sets: str = "in-band"   # the texture's VPS/SPS/PPS; "out-of-band": RTP sprop-*
+    parameter_sets: str = "out-of-band"   # the texture's VPS/SPS/PPS: RTP sprop-*, or "in-band"
 
     @property
     def label(self) -> str:
         if not self.texture:
             return f"sem-s{self.label_scale}-k{self.classes}-l{self.label_interval}"
         return (f"d{self.downscale}-q{self.qp}-t{self.key}-s{self.label_scale}-k{self.classes}"
-                f"-l{self.label_interval}" + ("-oob" if self.out_of_band else ""))
+                f"-l{self.label_interval}" + ("" if self.out_of_band else "-inband"))
 
     @property
     def out_of_band(self) -> bool:
@@ -61,7 +61,7 @@ class SenderParams:
 
     def rate_point(self) -> RatePoint:
         params = asdict(self)
-        if not self.out_of_band:       # the default stays out of the params (and job keys)
+        if self.out_of_band:           # the default stays out of the params (and job keys)
             params.pop("parameter_sets")
         return RatePoint(self.label, params)
 
