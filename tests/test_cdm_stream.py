@@ -139,3 +139,22 @@ def test_generative_and_semantic_baselines_run_end_to_end(tiny_cdm, tmp_path):
     assert semantic["total_bits"] % 8 == 0 and semantic["total_bits"] > 0
     assert records["frame-diffusion"]["kind"] == "generative"
     assert records["frame-diffusion"]["method_info"]["temporal"] is False
+
+
+def test_noise_modes_and_their_job_identity():
+    """Per-frame noise differs between frames; sequence noise is one field; the proposed
+    decoder defaults to sequence noise and says so in its configuration (job key)."""
+    import torch
+
+    from benchmark.errors import UlvrError
+    from benchmark.registry import create_method
+
+    frame = create_method("cdm-teacher")
+    seq = create_method("cdm-teacher", noise="sequence")
+    assert not torch.equal(frame.noise(0, (3, 4, 4)), frame.noise(1, (3, 4, 4)))
+    assert torch.equal(seq.noise(0, (3, 4, 4)), seq.noise(7, (3, 4, 4)))
+    assert "noise" not in frame.options and seq.options["noise"] == "sequence"
+    student = create_method("causal-diffusion")
+    assert student.noise_mode == "sequence" and student.options["noise"] == "sequence"
+    with pytest.raises(UlvrError, match="unknown noise"):
+        create_method("causal-diffusion", noise="pink")
