@@ -74,7 +74,8 @@ def test_segformer_without_transformers_or_weights_says_what_to_do():
 def test_transmit_bits_equal_bytes_and_receiver_inputs(carphone, tmp_path):
     params = SenderParams(downscale=8, qp=51, key=2, label_scale=8, classes=4)
     tx = transmit(carphone, params, tmp_path)
-    assert set(tx.streams) == {"texture", "texture_parameter_sets", "semantic"}
+    assert set(tx.streams) == {"texture", "texture_parameter_sets", "semantic",
+                               "semantic_parameter_sets"}
     sizes = {k: os.path.getsize(p) for k, p in tx.streams.items()}
     assert all(v > 0 for v in sizes.values())
     conditions = list(tx.conditions())
@@ -83,7 +84,9 @@ def test_transmit_bits_equal_bytes_and_receiver_inputs(carphone, tmp_path):
     assert rest.shape == (carphone.height, carphone.width, 3) and labels.shape == (18, 22)
     assert [c[3] for c in conditions] == [0, 1, 0, 1, 0, 1]
     assert conditions[1][0] is conditions[0][0]            # held keyframe (causal)
-    decoded, _ = decode_labels(tx.streams["semantic"].read_bytes())
+    header = tx.streams["semantic_parameter_sets"].read_bytes()
+    assert header == tx.semantic_header() and len(header) == 5    # regenerated from the session
+    decoded, _ = decode_labels(header + tx.streams["semantic"].read_bytes())
     assert len(decoded) == carphone.num_frames
 
 
@@ -113,7 +116,8 @@ def test_texture_parameter_sets_out_of_band(carphone, tmp_path):
         sizes = {k: os.path.getsize(p) for k, p in tx.streams.items()}
         got[name] = (sizes, [c[0] for c in tx.conditions()])
     (sizes_in, frames_in), (sizes_oob, frames_oob) = got["in"], got["oob"]
-    assert set(sizes_oob) == {"texture", "texture_parameter_sets", "semantic"}
+    assert set(sizes_oob) == {"texture", "texture_parameter_sets", "semantic",
+                              "semantic_parameter_sets"}
     assert sizes_oob["texture"] + sizes_oob["texture_parameter_sets"] == sizes_in["texture"]
     assert sizes_oob["texture_parameter_sets"] >= 70         # VPS + SPS + PPS of HEVC
     for a, b in zip(frames_in, frames_oob, strict=True):

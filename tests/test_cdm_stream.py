@@ -117,7 +117,8 @@ def test_registered_methods_run_end_to_end(tiny_cdm, tmp_path):
     assert records["causal-diffusion"]["kind"] == "proposed"
     assert records["causal-diffusion"]["timings"]["network_evals_per_frame"] == 3
     assert records["cdm-teacher"]["timings"]["network_evals_per_frame"] == 2
-    assert set(records["cdm-teacher"]["bits"]) == {"texture", "semantic"}
+    assert set(records["cdm-teacher"]["bits"]) == {"texture", "texture_parameter_sets", "semantic",
+                                                  "semantic_parameter_sets"}
 
 
 def test_generative_and_semantic_baselines_run_end_to_end(tiny_cdm, tmp_path):
@@ -135,7 +136,8 @@ def test_generative_and_semantic_baselines_run_end_to_end(tiny_cdm, tmp_path):
     assert summary.ok == 2, [r.get("error") for r in store.records()]
     records = {r["method"]: r for r in store.records()}
     semantic = records["semantic-only"]
-    assert set(semantic["bits"]) == {"semantic"} and semantic["kind"] == "semantic"
+    assert set(semantic["bits"]) == {"semantic", "semantic_parameter_sets"}
+    assert semantic["kind"] == "semantic"
     assert semantic["total_bits"] % 8 == 0 and semantic["total_bits"] > 0
     assert records["frame-diffusion"]["kind"] == "generative"
     assert records["frame-diffusion"]["method_info"]["temporal"] is False

@@ -1,7 +1,9 @@
 """Lossless coding of a label-map video with temporal prediction and adaptive context models.
 
 Stream layout: a varint header (frames, height, width, classes, palette flag), the palette
-(K x 3 bytes) when the segmenter sends one, then one arithmetic-coded payload. Frame 0 codes each
+(K x 3 bytes) when the segmenter sends one, then one arithmetic-coded payload. The header holds
+session parameters only (they follow from the sequence geometry and the rate point): the sender
+sends it out of band, and the receiver regenerates it (`session_header`). Frame 0 codes each
 label in the context of its left and upper neighbours. Later frames code, per pixel, whether it
 changed from the previous frame (context: did the left, upper and same pixel of the previous
 frame change), and only for changed pixels the new label (context: previous and left labels).
@@ -90,6 +92,23 @@ def _code_frames(coder, frames: list[np.ndarray] | None, n: int, h: int, w: int,
     return out
 
 
+HEADER_FIELDS = 5   # frames, height, width, classes, palette flag
+
+
+def session_header(frames: int, height: int, width: int, classes: int,
+                   has_palette: bool) -> bytes:
+    """The stream's header: all of it is known to a receiver that knows the session."""
+    return b"".join(_varint(v) for v in (frames, height, width, classes, int(has_palette)))
+
+
+def split_session_header(data: bytes) -> tuple[bytes, bytes]:
+    """(header, rest) of a semantic stream: what travels out of band and what is sent."""
+    pos = 0
+    for _ in range(HEADER_FIELDS):
+        _, pos = _read_varint(data, pos)
+    return data[:pos], data[pos:]
+
+
 def encode_labels(frames: list[np.ndarray], classes: int,
                   palette: np.ndarray | None = None) -> bytes:
     """Bytes of the semantic stream for a list of uint8 h x w label maps (values < classes)."""
@@ -98,7 +117,7 @@ def encode_labels(frames: list[np.ndarray], classes: int,
     h, w = frames[0].shape
     if any(f.shape != (h, w) for f in frames) or any(int(f.max()) >= classes for f in frames):
         raise UlvrError("label maps must share one shape and hold labels below the class count")
-    header = b"".join(_varint(v) for v in (len(frames), h, w, classes, palette is not None))
+    header = session_header(len(frames), h, w, classes, palette is not None)
     if palette is not None:
         header += np.asarray(palette, dtype=np.uint8).reshape(classes, 3).tobytes()
     coder = Encoder()
@@ -110,7 +129,7 @@ def decode_labels(data: bytes) -> tuple[list[np.ndarray], np.ndarray | None]:
     """Label maps and palette (or None) from a semantic stream."""
     pos = 0
     fields = []
-    for _ in range(5):
+    for _ in range(HEADER_FIELDS):
         value, pos = _read_varint(data, pos)
         fields.append(value)
     n, h, w, k, has_palette = fields
