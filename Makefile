@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= results/embedded
 JOBS   ?= 2
-METRICS ?= default  # the metric table's default set (benchmark/metrics/table.py): every method gets every one
+# the metric table's default set (benchmark/metrics/table.py): every method gets every one
+METRICS ?= default
 # classical codecs, the neural baseline trained here (baselines/checkpoints/), the proposed
 # decoder with its teacher and trivial receiver, and the generative and semantic baselines
 # (methods/causal_diffusion/checkpoints/)

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections import Counter
@@ -308,10 +309,27 @@ def rerun_note(reruns: int, reasons: Counter) -> str:
     return f"re-running {reruns} finished job{'s' if reruns != 1 else ''}: " + "; ".join(parts)
 
 
-def _init_worker(threads: int) -> None:
-    """Share the cores between workers: oversubscribed torch threads are many times slower."""
+def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
+    """Watch the driver from a worker: when it dies (SIGKILL, SIGTERM), the worker exits too,
+    instead of living on as an orphan that keeps running jobs and writing records."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="ulvr-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    """Share the cores between workers (oversubscribed torch threads are many times slower),
+    and die with the driver."""
     from benchmark.alloc import bound_heap_growth
 
+    exit_with_parent(parent)
     bound_heap_growth()
     os.environ["OMP_NUM_THREADS"] = str(threads)
     import torch
@@ -364,7 +382,8 @@ def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool 
             ctx = multiprocessing.get_context("spawn")
             threads = max(1, (os.cpu_count() or 1) // workers)
             with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                        initializer=_init_worker, initargs=(threads,)) as pool:
+                                        initializer=_init_worker,
+                                        initargs=(threads, os.getpid())) as pool:
                 pending = {pool.submit(run_job, job, str(store.root)) for job in todo}
                 try:
                     while pending:

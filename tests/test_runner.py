@@ -75,13 +75,13 @@ def test_parallel_workers(embedded, tmp_path):
     assert summary.ok == 3 and len(_records(tmp_path)) == 3
 
 
-def _wait_for_job_start(tmp_dir, proc, timeout=120.0):
-    """The work folder of a job of `proc` that has really started: its method has written
-    frames there. Polls instead of sleeping a fixed time, so a slow machine cannot make it
-    flaky."""
+def _wait_for_job_start(tmp_dir, proc, timeout=120.0, owner: str | None = None):
+    """The work folder of a job of `proc` (or of any process: owner "*") that has really
+    started: its method has written frames there. Polls instead of sleeping a fixed time, so a
+    slow machine cannot make it flaky."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        started = [p.parent for p in tmp_dir.glob(f"ulvr-job-{proc.pid}-*/frames.yuv")
+        started = [p.parent for p in tmp_dir.glob(f"ulvr-job-{owner or proc.pid}-*/frames.yuv")
                    if p.stat().st_size]
         if started:
             return started[0]
@@ -137,3 +137,36 @@ def test_corrupt_record_is_rerun_not_fatal(carphone, tmp_path):
     summary = run_jobs(jobs, store, progress=False)
     assert (summary.ok, summary.skipped) == (1, 0)
     assert json.loads(path.read_text())["status"] == "ok"
+
+
+def test_workers_die_with_a_killed_driver(tmp_path, plugin_env):
+    """SIGKILL of `ulvr run --jobs 2`: its worker processes exit within seconds instead of
+    living on as orphans that finish jobs and write records into the store."""
+    tmp_dir = tmp_path / "tmp"
+    tmp_dir.mkdir()
+    out = tmp_path / "res"
+    env = dict(plugin_env, ULVR_TEST_DELAY="4", TMPDIR=str(tmp_dir))
+    cmd = [sys.executable, "-m", "benchmark", "run", "--methods", "test-copy", "--metrics",
+           "psnr", "--frames", "40", "--out", str(out), "--quiet", "--no-report",
+           "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    workdir = _wait_for_job_start(tmp_dir, proc, owner="*")
+    worker = int(workdir.name.split("-")[2])
+    assert worker != proc.pid                       # the job runs in a worker process
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(worker):
+        time.sleep(0.2)
+    assert not _alive(worker), "the worker outlived its driver"
+    time.sleep(5)                                   # past the job's delay: nothing was written
+    assert not list(out.rglob("*.json"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:            # a zombie is dead too
+        return fh.read().split(") ")[-1][:1] != "Z"
