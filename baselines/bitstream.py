@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from benchmark import varint
 from benchmark.errors import UlvrError
 
 _START = re.compile(b"\x00\x00\x01")
@@ -29,20 +30,6 @@ def _annexb_units(data: bytes) -> list[tuple[int, int]]:
     return list(zip(begins, [*begins[1:], len(data)], strict=True))
 
 
-def _leb128(data: bytes, pos: int) -> tuple[int, int]:
-    """An unsigned LEB128 value and the position after it."""
-    value = shift = 0
-    while True:
-        if pos >= len(data):
-            raise UlvrError("truncated AV1 OBU size field")
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-
-
 def _obu_units(data: bytes) -> list[tuple[int, int]]:
     """(start, end) of every AV1 OBU of a low-overhead (Section 5) stream."""
     units, pos = [], 0
@@ -51,7 +38,7 @@ def _obu_units(data: bytes) -> list[tuple[int, int]]:
         extension, has_size = (header >> 2) & 1, (header >> 1) & 1
         if not has_size:
             raise UlvrError("AV1 OBU without a size field: not a low-overhead OBU stream")
-        size, body = _leb128(data, pos + 1 + extension)
+        size, body = varint.decode(data, pos + 1 + extension, "AV1 OBU size field")
         units.append((pos, body + size))
         pos = body + size
     return units

@@ -46,6 +46,7 @@ import numpy as np
 
 from baselines.classical import DOWNSCALE_FILTER, UPSCALE_FILTER
 from baselines.resample import resample_chunk, scaled_size
+from benchmark import varint
 from benchmark.errors import UlvrError
 from benchmark.identity import file_identity, sha256_file
 from benchmark.manifest import Sequence
@@ -184,16 +185,6 @@ def load_checkpoint(zoo_name: str, path: str | os.PathLike) -> Any:
 
 # --- bitstream container ----------------------------------------------------------------------
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def _read_varint(fh: io.BufferedReader) -> int | None:
     """The next varint, or None at the end of the file."""
     value, shift = 0, 0
@@ -211,10 +202,10 @@ def _read_varint(fh: io.BufferedReader) -> int | None:
 
 def write_frame(fh: io.BufferedWriter, strings: list[bytes]) -> int:
     """Write one frame's strings; returns the container bytes spent on it (counts, lengths)."""
-    head = _varint(len(strings)) + b"".join(_varint(len(s)) for s in strings)
-    fh.write(_varint(len(strings)))
+    head = varint.encode(len(strings)) + b"".join(varint.encode(len(s)) for s in strings)
+    fh.write(varint.encode(len(strings)))
     for s in strings:
-        fh.write(_varint(len(s)))
+        fh.write(varint.encode(len(s)))
         fh.write(s)
     return len(head)
 
@@ -462,8 +453,8 @@ class CompressAICodec(Method):
         start = time.perf_counter()
         coder = self.coder(model, self.intra_period)
         with open(bitstream, "wb") as fh, torch.inference_mode():
-            head = bytes([FORMAT_VERSION]) + _varint(sequence.width) + _varint(sequence.height) \
-                + _varint(factor)
+            head = bytes([FORMAT_VERSION]) + b"".join(
+                varint.encode(v) for v in (sequence.width, sequence.height, factor))
             fh.write(head)
             for chunk in sequence.frames():
                 if factor > 1:

@@ -16,30 +16,9 @@ import lzma
 
 import numpy as np
 
+from benchmark import varint
 from benchmark.errors import UlvrError
 from methods.causal_diffusion.arith import AdaptiveModel, Decoder, Encoder
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= len(data):
-            raise UlvrError("semantic stream is truncated (header)")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
 
 
 class _Contexts:
@@ -98,14 +77,14 @@ HEADER_FIELDS = 5   # frames, height, width, classes, palette flag
 def session_header(frames: int, height: int, width: int, classes: int,
                    has_palette: bool) -> bytes:
     """The stream's header: all of it is known to a receiver that knows the session."""
-    return b"".join(_varint(v) for v in (frames, height, width, classes, int(has_palette)))
+    return b"".join(varint.encode(v) for v in (frames, height, width, classes, int(has_palette)))
 
 
 def split_session_header(data: bytes) -> tuple[bytes, bytes]:
     """(header, rest) of a semantic stream: what travels out of band and what is sent."""
     pos = 0
     for _ in range(HEADER_FIELDS):
-        _, pos = _read_varint(data, pos)
+        _, pos = varint.decode(data, pos, "semantic stream header")
     return data[:pos], data[pos:]
 
 
@@ -130,7 +109,7 @@ def decode_labels(data: bytes) -> tuple[list[np.ndarray], np.ndarray | None]:
     pos = 0
     fields = []
     for _ in range(HEADER_FIELDS):
-        value, pos = _read_varint(data, pos)
+        value, pos = varint.decode(data, pos, "semantic stream header")
         fields.append(value)
     n, h, w, k, has_palette = fields
     palette = None
