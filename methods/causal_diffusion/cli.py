@@ -32,6 +32,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--points", default="default", choices=("default", "semantic"),
                        help="train on the proposed method's rate points or the semantic-only "
                        "baseline's")
+    train.add_argument("--pseudo-videos", type=int, default=0, metavar="N",
+                       help="add N pseudo-videos (package stills filmed by a moving camera)")
     train.add_argument("--device", default="cpu")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
@@ -91,7 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stage=args.stage, config=args.config, steps=args.steps, batch=args.batch,
         frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
         sequences=args.sequences.split(",") if args.sequences else None,
-        max_frames=args.max_frames, points=args.points)
+        max_frames=args.max_frames, points=args.points, pseudo_videos=args.pseudo_videos)
     figures = train(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0

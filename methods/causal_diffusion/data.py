@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmark.manifest import load_dataset
+from benchmark.errors import UlvrError
+from benchmark.manifest import Sequence, load_dataset
 from methods.causal_diffusion.diffusion import condition_tensors, to_model_range
 from methods.causal_diffusion.sender import SenderParams, cached_clip_data
 
@@ -31,13 +32,18 @@ class ClipBank:
     """All (sequence, rate point) training clips, held in memory as uint8 arrays."""
 
     def __init__(self, params: list[SenderParams], classes: int, dataset: str = "embedded",
-                 sequences: list[str] | None = None, max_frames: int | None = None) -> None:
+                 sequences: list[str] | None = None, max_frames: int | None = None,
+                 extra: list[Sequence] | None = None) -> None:
         data = load_dataset(dataset, segment="train", sequences=sequences, max_frames=max_frames)
-        self.clips = [cached_clip_data(seq, p) for seq in data.sequences for p in params]
+        if any(s.segment != "train" for s in extra or []):
+            raise UlvrError("extra training sequences must be training segments")
+        chosen = [*data.sequences, *(extra or [])]
+        self.clips = [cached_clip_data(seq, p) for seq in chosen for p in params]
         self.classes = classes
         self.description = {"dataset": dataset, "segment": "train",
-                            "sequences": [s.name for s in data.sequences],
-                            "frames": [s.num_frames for s in data.sequences],
+                            "sequences": [s.name for s in chosen],
+                            "frames": [s.num_frames for s in chosen],
+                            "extra_datasets": sorted({s.dataset for s in extra or []}),
                             "rate_points": [p.label for p in params]}
 
     def sample(self, rng: np.random.Generator, batch: int, frames: int, crop: int) -> Batch:

@@ -22,6 +22,7 @@ from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
 from methods.causal_diffusion.data import ClipBank
 from methods.causal_diffusion.diffusion import add_noise, full_context
 from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
+from methods.causal_diffusion.pseudo import pseudo_sequences
 from methods.causal_diffusion.sender import SenderParams
 
 STAGES = ("spatial", "teacher")
@@ -45,6 +46,7 @@ class TrainSettings:
     max_frames: int | None = None
     rate_points: list[dict] = field(default_factory=list)
     points: str = "default"            # which rate points when rate_points is empty
+    pseudo_videos: int = 0             # pseudo-videos from package stills (methods/.../pseudo.py)
 
 
 def train_points(name: str = "default") -> list[SenderParams]:
@@ -79,7 +81,8 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
     settings.rate_points = [asdict(p) for p in params]
     model = build_model(settings, device)
     bank = bank or ClipBank(params, model.config.semantic_classes, sequences=settings.sequences,
-                            max_frames=settings.max_frames)
+                            max_frames=settings.max_frames,
+                            extra=pseudo_sequences(settings.pseudo_videos))
     temporal = settings.stage == "teacher"
     model.use_temporal = temporal
     ema = copy.deepcopy(model).eval().requires_grad_(False)
