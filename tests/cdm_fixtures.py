@@ -23,7 +23,8 @@ def train_tiny(folder: Path) -> dict[str, Path]:
                         init=str(paths["spatial"]), **TINY_DATA), paths["teacher"],
           progress=False)
     distill(DistillSettings(teacher=str(paths["teacher"]), steps=6, frames=4, crop=32,
-                            teacher_steps=2, **TINY_DATA), paths["student"], progress=False)
+                            teacher_steps=2, objective="ode", **TINY_DATA), paths["student"],
+            progress=False)
     return paths
 
 

@@ -54,6 +54,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist.add_argument("--seed", type=int, default=0)
     dist.add_argument("--sequences")
     dist.add_argument("--max-frames", type=int)
+    dist.add_argument("--objective", default="self-forcing", choices=("self-forcing", "ode"),
+                      help="Self-Forcing rollouts with GT, perceptual (LPIPS-vgg), temporal and "
+                      "DMD terms; or CausVid's ODE regression onto the teacher")
+    for term, default in (("l1", 1.0), ("perceptual", 0.5), ("temporal", 0.5), ("ode", 0.0),
+                          ("dmd", 0.25)):
+        dist.add_argument(f"--w-{term}", type=float, default=default,
+                          help=f"self-forcing weight of the {term} term")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
     dist.set_defaults(func=cmd_distill)
@@ -111,7 +118,9 @@ def cmd_distill(args: argparse.Namespace) -> int:
         teacher_steps=args.teacher_steps, block=args.block, window=args.window,
         frames=args.frames, crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed,
         sequences=args.sequences.split(",") if args.sequences else None,
-        max_frames=args.max_frames)
+        max_frames=args.max_frames, objective=args.objective, w_l1=args.w_l1,
+        w_perceptual=args.w_perceptual, w_temporal=args.w_temporal, w_ode=args.w_ode,
+        w_dmd=args.w_dmd)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))
     return 0

@@ -1,10 +1,18 @@
 """Temporal-only distillation of the bidirectional teacher into a causal few-step student.
 
 The student starts as a copy of the teacher; only its Temporal Adapter is trainable (everything
-else frozen) and its mask is block-causal. Objective (CausVid's ODE initialisation): for the
-same noise and conditions, the student's k-step streaming rollout (exactly the inference
-procedure, KV cache included) regresses onto the endpoint of the teacher's multi-step DDIM
-trajectory over the same clip.
+else frozen) and its mask is block-causal. Two objectives:
+
+- `ode` (CausVid's ODE initialisation): for the same noise and conditions, the student's k-step
+  streaming rollout (the inference procedure, KV cache included) regresses onto the endpoint of
+  the teacher's multi-step DDIM trajectory over the same clip. Mean-seeking: it blurs.
+- `self-forcing` (default): the student rolls out on its own outputs through a detached KV
+  cache, and the gradient runs through one random denoising step per block (Self-Forcing's
+  stochastic exit). The loss adds, with weights: L1 to the ground truth, a perceptual term on
+  LPIPS-vgg (never LPIPS-alex, an evaluation metric), a temporal-difference L1 (frame-to-frame
+  changes match the ground truth's), optionally the ODE term, and distribution matching (DMD):
+  the gradient (fake x0 - real x0) at a random noise level, with the teacher as the real score
+  and an online fake score (a copy of the teacher trained by denoising the student's outputs).
 """
 
 from __future__ import annotations
@@ -18,9 +26,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from benchmark.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
-from methods.causal_diffusion.data import ClipBank
-from methods.causal_diffusion.diffusion import ddim_sample, full_context
+from methods.causal_diffusion.data import Batch, ClipBank
+from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context
 from methods.causal_diffusion.model import component_parameters
 from methods.causal_diffusion.sender import SenderParams
 from methods.causal_diffusion.stream import StreamingDecoder
@@ -44,6 +53,16 @@ class DistillSettings:
     seed: int = 0
     sequences: list[str] | None = None
     max_frames: int | None = None
+    objective: str = "self-forcing"  # or "ode" (the shipped small-causal was trained so)
+    w_l1: float = 1.0               # self-forcing loss weights
+    w_perceptual: float = 0.5
+    w_temporal: float = 0.5
+    w_ode: float = 0.0
+    w_dmd: float = 0.25
+    fake_lr: float = 1e-4           # the online fake score's learning rate
+
+
+OBJECTIVES = ("self-forcing", "ode")
 
 
 def freeze_all_but_temporal(model) -> dict[str, int]:
@@ -69,30 +88,23 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
     bank = bank or ClipBank(params, teacher.config.semantic_classes,
                             sequences=settings.sequences, max_frames=settings.max_frames)
     opt = torch.optim.AdamW(student.temporal_parameters(), lr=settings.lr, weight_decay=0.0)
+    if settings.objective not in OBJECTIVES:
+        raise UlvrError(f"unknown objective '{settings.objective}': use one of "
+                        f"{', '.join(OBJECTIVES)}")
+    step_loss = ode_step if settings.objective == "ode" else SelfForcing(teacher, settings, device)
     losses, start = [], time.perf_counter()
     bar = tqdm(total=settings.steps, disable=not progress, desc="cdm distill")
     for _ in range(settings.steps):
         batch = bank.sample(rng, settings.batch, settings.frames, settings.crop).to(device)
-        noise = torch.randn_like(batch.target)
-        with torch.no_grad():
-            target = ddim_sample(teacher, noise, batch.semantic, batch.restoration,
-                                 settings.teacher_steps,
-                                 lambda: full_context(settings.frames, device))
-        decoder = StreamingDecoder(student, settings.student_steps, settings.block,
-                                   settings.window, settings.sinks)
-        outputs = []
-        for first in range(0, settings.frames, settings.block):
-            sl = slice(first, first + settings.block)
-            outputs.append(decoder.decode_block(noise[:, sl], batch.semantic[:, sl],
-                                                batch.restoration[:, sl], detach_cache=False))
-        loss = torch.mean((torch.cat(outputs, 1) - target) ** 2)
+        loss, parts = step_loss(student, teacher, batch, settings, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(student.temporal_parameters(), 1.0)
         opt.step()
         losses.append(loss.item())
         bar.update(1)
-        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.5f}")
+        bar.set_postfix(loss=f"{np.mean(losses[-20:]):.5f}", **{k: f"{v:.4f}"
+                                                                 for k, v in parts.items()})
     bar.close()
     seconds = time.perf_counter() - start
     figures = {"steps": settings.steps, "distill_seconds": round(seconds, 1),
@@ -105,3 +117,99 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
                                    "distill": asdict(settings), "data": bank.description,
                                    "figures": figures})
     return figures
+
+
+def teacher_endpoint(teacher, noise: torch.Tensor, batch: Batch, settings: DistillSettings,
+                     device: str) -> torch.Tensor:
+    """The teacher's multi-step DDIM endpoint over the whole clip (bidirectional)."""
+    with torch.no_grad():
+        return ddim_sample(teacher, noise, batch.semantic, batch.restoration,
+                           settings.teacher_steps, lambda: full_context(settings.frames, device))
+
+
+def rollout(student, noise: torch.Tensor, batch: Batch, settings: DistillSettings,
+            exits: list[int] | None = None) -> torch.Tensor:
+    """The student's streaming rollout over the clip, block by block (inference's procedure);
+    with `exits`, Self-Forcing's: detached cache, gradient through one step per block."""
+    decoder = StreamingDecoder(student, settings.student_steps, settings.block,
+                               settings.window, settings.sinks)
+    outputs = []
+    for n, first in enumerate(range(0, settings.frames, settings.block)):
+        sl = slice(first, first + settings.block)
+        outputs.append(decoder.decode_block(
+            noise[:, sl], batch.semantic[:, sl], batch.restoration[:, sl],
+            detach_cache=exits is not None, exit_step=None if exits is None else exits[n]))
+    return torch.cat(outputs, 1)
+
+
+def ode_step(student, teacher, batch: Batch, settings: DistillSettings,
+             rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
+    """CausVid's ODE regression: the rollout onto the teacher's endpoint from the same noise."""
+    noise = torch.randn_like(batch.target)
+    target = teacher_endpoint(teacher, noise, batch, settings, str(noise.device))
+    loss = torch.mean((rollout(student, noise, batch, settings) - target) ** 2)
+    return loss, {}
+
+
+class SelfForcing:
+    """The self-forcing objective; holds the perceptual network and the online fake score."""
+
+    def __init__(self, teacher, settings: DistillSettings, device: str) -> None:
+        self.settings, self.device = settings, device
+        self.perceptual = None
+        if settings.w_perceptual:
+            from benchmark.metrics.lpips import load_lpips
+
+            self.perceptual = load_lpips("vgg", device).eval().requires_grad_(False)
+        self.fake = None
+        if settings.w_dmd:
+            self.fake = copy.deepcopy(teacher).train().requires_grad_(True)
+            self.fake_opt = torch.optim.AdamW(self.fake.parameters(), lr=settings.fake_lr,
+                                              weight_decay=0.0)
+
+    def __call__(self, student, teacher, batch: Batch, settings: DistillSettings,
+                 rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
+        noise = torch.randn_like(batch.target)
+        blocks = -(-settings.frames // settings.block)
+        exits = [int(e) for e in rng.integers(0, settings.student_steps, size=blocks)]
+        x = rollout(student, noise, batch, settings, exits)
+        gt = batch.target
+        parts = {"l1": (x - gt).abs().mean()}
+        if self.perceptual is not None:
+            parts["perceptual"] = self.perceptual(x.flatten(0, 1), gt.flatten(0, 1)).mean()
+        if settings.frames > 1:
+            parts["temporal"] = ((x[:, 1:] - x[:, :-1]) - (gt[:, 1:] - gt[:, :-1])).abs().mean()
+        if settings.w_ode:
+            target = teacher_endpoint(teacher, noise, batch, settings, self.device)
+            parts["ode"] = torch.mean((x - target) ** 2)
+        if self.fake is not None:
+            parts["dmd"] = self._dmd(teacher, x, batch, rng)
+        weights = {"l1": settings.w_l1, "perceptual": settings.w_perceptual,
+                   "temporal": settings.w_temporal, "ode": settings.w_ode, "dmd": settings.w_dmd}
+        loss = sum(weights[k] * v for k, v in parts.items())
+        return loss, {k: float(v.detach()) for k, v in parts.items()}
+
+    def _dmd(self, teacher, x: torch.Tensor, batch: Batch,
+             rng: np.random.Generator) -> torch.Tensor:
+        """Distribution matching (DMD2's form): push the student's frames along
+        (fake x0 - real x0) at a random noise level, normalised; then one denoising step of the
+        fake score on the student's (detached) frames."""
+        frames = x.shape[1]
+        ctx = lambda: full_context(frames, self.device)   # noqa: E731
+        t = torch.full(x.shape[:2], float(rng.uniform(0.02, 0.98)), device=x.device)
+        xt = add_noise(x.detach(), t, torch.randn_like(x))
+        with torch.no_grad():
+            real = teacher(xt, t, batch.semantic, batch.restoration, ctx())
+            fake = self.fake(xt, t, batch.semantic, batch.restoration, ctx())
+            scale = (x.detach() - real).abs().mean().clamp_min(1e-4)
+            grad = (fake - real) / scale
+        loss = 0.5 * torch.mean((x - (x - grad).detach()) ** 2)
+        # the fake score learns the student's current distribution
+        t2 = torch.full(x.shape[:2], float(rng.uniform(0.02, 0.98)), device=x.device)
+        noisy = add_noise(x.detach(), t2, torch.randn_like(x))
+        fake_loss = torch.mean((self.fake(noisy, t2, batch.semantic, batch.restoration, ctx())
+                                - x.detach()) ** 2)
+        self.fake_opt.zero_grad(set_to_none=True)
+        fake_loss.backward()
+        self.fake_opt.step()
+        return loss

@@ -35,14 +35,27 @@ class StreamingDecoder:
                                sinks=self.sinks, cache=self.cache, write=write)
 
     def decode_block(self, noise: torch.Tensor, semantic: torch.Tensor,
-                     restoration: torch.Tensor, detach_cache: bool = True) -> torch.Tensor:
-        """Clean frames (B, b, 3, H, W) of the next block from its noise and conditions."""
+                     restoration: torch.Tensor, detach_cache: bool = True,
+                     exit_step: int | None = None) -> torch.Tensor:
+        """Clean frames (B, b, 3, H, W) of the next block from its noise and conditions.
+
+        `exit_step` (training, Self-Forcing's stochastic exit): run the sampler's steps up to
+        that one (0-based) without gradient, return the prediction of that step with gradient,
+        and write the cache from it detached; so a rollout trains through one step per block
+        at the memory cost of one."""
         frames = noise.shape[1]
         x, x0 = noise, noise
         times = sample_times(self.steps) + [0.0]
-        for t_now, t_next in zip(times[:-1], times[1:], strict=True):
+        last = self.steps - 1 if exit_step is None else exit_step
+        if not 0 <= last < self.steps:
+            raise ValueError(f"exit_step {exit_step} is outside 0..{self.steps - 1}")
+        for i, (t_now, t_next) in enumerate(zip(times[:-1], times[1:], strict=True)):
             t = torch.full(x.shape[:2], t_now, device=x.device)
-            x0 = self.model(x, t, semantic, restoration, self._ctx(frames, write=False))
+            with torch.set_grad_enabled(torch.is_grad_enabled()
+                                        and (exit_step is None or i == last)):
+                x0 = self.model(x, t, semantic, restoration, self._ctx(frames, write=False))
+            if i == last:
+                break
             x = renoise(x, x0, t_now, t_next)
         clean = x0.detach() if detach_cache else x0
         zero = torch.zeros(x.shape[:2], device=x.device)
@@ -50,7 +63,7 @@ class StreamingDecoder:
         if detach_cache:
             self.cache = {k: tuple(v.detach() for v in entry) for k, entry in self.cache.items()}
         self.next_index += frames
-        self.evaluations += (self.steps + 1) * frames
+        self.evaluations += (last + 2) * frames
         return x0
 
 
