@@ -104,8 +104,12 @@ def test_killed_job_leaves_no_partial_record(tmp_path, plugin_env):
     proc.wait()
     assert not list(out.rglob("*.json"))  # nothing, not even a temp record
     assert killed_workdir.is_dir()        # the dead run could not clean up after itself
-    # the next run removes the dead run's work folder; Ctrl-C exits 130, the store consistent
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # the next run removes the dead run's work folder; Ctrl-C exits 130, the store consistent.
+    # As in a terminal, the run gets SIGINT's default action even when this test runs in the
+    # background (where a shell starts it ignored, and Python then never raises
+    # KeyboardInterrupt)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sigint)
     _wait_for_job_start(tmp_dir, proc)
     assert not killed_workdir.exists()
     proc.send_signal(signal.SIGINT)
@@ -161,6 +165,10 @@ def test_workers_die_with_a_killed_driver(tmp_path, plugin_env):
     assert not _alive(worker), "the worker outlived its driver"
     time.sleep(5)                                   # past the job's delay: nothing was written
     assert not list(out.rglob("*.json"))
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _alive(pid: int) -> bool:
