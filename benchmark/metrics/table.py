@@ -45,7 +45,7 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                "multi-scale SSIM on 8-bit RGB (scales fixed per dataset, recorded)",
                tolerance=0.001, default=True),
     MetricSpec("vmaf", "benchmark.metrics.vmaf", ("vmaf",), False,
-               "VMAF (libvmaf in ffmpeg, model vmaf_v0.6.1) on the native YUV planes",
+               "VMAF (libvmaf in ffmpeg, vmaf_v0.6.1) on YUV planes (RGB-only output: via RGB)",
                colour="yuv", tolerance=0.5, default=True),
     MetricSpec("lpips-alex", "benchmark.metrics.lpips", ("lpips-alex",), True,
                "LPIPS v0.1, AlexNet backbone; mean of per-frame values",
