@@ -14,7 +14,7 @@ TINY_DATA = {"sequences": ["carphone"], "max_frames": 12}
 
 
 def train_tiny(folder: Path) -> dict[str, Path]:
-    """Spatial (30 steps), teacher (20) and student (6) tiny checkpoints under folder."""
+    """Spatial (30 steps), teacher (20) and one-step student (6) tiny checkpoints."""
     torch.set_num_threads(1)
     paths = {k: folder / f"tiny-{k}.safetensors" for k in ("spatial", "teacher", "student")}
     train(TrainSettings(stage="spatial", config="tiny", steps=30, batch=4, crop=32,
@@ -23,7 +23,8 @@ def train_tiny(folder: Path) -> dict[str, Path]:
                         init=str(paths["spatial"]), **TINY_DATA), paths["teacher"],
           progress=False)
     distill(DistillSettings(teacher=str(paths["teacher"]), steps=6, frames=4, crop=32,
-                            teacher_steps=2, objective="ode", **TINY_DATA), paths["student"],
+                            student_steps=1, teacher_steps=2, objective="ode", **TINY_DATA),
+            paths["student"],
             progress=False)
     return paths
 

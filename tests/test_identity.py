@@ -119,7 +119,7 @@ def test_same_job_from_two_clones_has_same_key_and_record(tmp_path):
     for clone in clones:
         _run_in(clone, "--methods", "x265", "--rate-points", "qp51-d4")
         stores.append(_run_in(clone, "--methods", "causal-diffusion", "--rate-points",
-                              "d8-q51-t1-s8-k4-l1"))
+                              "d4-q45-t8-s16-k4-l8"))
     found = [sorted(p.relative_to(s) for p in s.rglob("*.json")) for s in stores]
     assert found[0] == found[1] and len(found[0]) == 2   # same keys: same file names
     for relative in found[0]:

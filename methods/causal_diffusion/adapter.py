@@ -20,6 +20,8 @@ from benchmark.manifest import Sequence
 from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
 from benchmark.video_io import FrameChunk
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, read_metadata
+from methods.causal_diffusion.consistency import MODES as CONSISTENCY_MODES
+from methods.causal_diffusion.consistency import keep_low_frequencies
 from methods.causal_diffusion.diffusion import (
     condition_tensors,
     ddim_sample,
@@ -30,10 +32,12 @@ from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
 
 NOISE_MODES = ("frame", "sequence")   # a noise field per frame, or one per sequence
 
+# Chosen from the measured texture sweep (python -m benchmark.perf.texture_sweep, training
+# segments): each point's thumbnail is on the sweep's Pareto front of PSNR against bytes.
 DEFAULT_POINTS = (
     SenderParams(downscale=16, qp=51, key=32, label_scale=32, classes=4, label_interval=8),
-    SenderParams(downscale=16, qp=51, key=8, label_scale=16, classes=4, label_interval=1),
-    SenderParams(downscale=8, qp=51, key=1, label_scale=8, classes=4, label_interval=1),
+    SenderParams(downscale=8, qp=45, key=32, label_scale=16, classes=4, label_interval=8),
+    SenderParams(downscale=4, qp=45, key=8, label_scale=16, classes=4, label_interval=8),
 )
 
 SEMANTIC_POINTS = (
@@ -104,9 +108,11 @@ class DiffusionReceiver(SenderMethod):
     default_steps = 8
 
     default_noise = "frame"
+    default_consistency = "none"
 
     def __init__(self, checkpoint: str | None = None, steps: int | None = None,
-                 seed: int = 0, noise: str | None = None, **options: object) -> None:
+                 seed: int = 0, noise: str | None = None, consistency: str | None = None,
+                 **options: object) -> None:
         self.checkpoint = str(checkpoint or CHECKPOINT_DIR / self.default_checkpoint)
         self.steps = int(steps or self.default_steps)
         self.seed = int(seed)
@@ -116,6 +122,12 @@ class DiffusionReceiver(SenderMethod):
                             f"{', '.join(NOISE_MODES)}")
         if self.noise_mode != NOISE_MODES[0]:   # per-frame noise (the first) is implied
             options["noise"] = self.noise_mode
+        self.consistency = consistency or self.default_consistency
+        if self.consistency not in CONSISTENCY_MODES:
+            raise UlvrError(f"unknown consistency '{self.consistency}': use one of "
+                            f"{', '.join(CONSISTENCY_MODES)}")
+        if self.consistency != "none":          # no projection is implied (older records)
+            options["consistency"] = self.consistency
         super().__init__(checkpoint=self.checkpoint, steps=self.steps, seed=self.seed, **options)
         self._model = None
 
@@ -155,6 +167,16 @@ class DiffusionReceiver(SenderMethod):
         gen = torch.Generator().manual_seed(self.seed * 1_000_003 + offset)
         return torch.randn(shape, generator=gen)
 
+    def finish(self, x0: torch.Tensor, restoration: torch.Tensor, tx: Transmission,
+               size: tuple[int, int]) -> np.ndarray:
+        """uint8 frames from a decoded block (1, T, 3, H', W'): the low-frequency projection
+        onto the texture frame when asked (methods/causal_diffusion/consistency.py), unpadded."""
+        if self.consistency == "lowpass" and tx.params.texture:
+            x0 = keep_low_frequencies(x0.float(), restoration[:, :, :3].float(),
+                                      tx.params.downscale)
+        h, w = size
+        return to_uint8(x0[0, :, :, :h, :w])
+
     def autocast(self):
         if str(self.device).startswith("cuda"):
             return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -186,6 +208,7 @@ class CdmTeacher(DiffusionReceiver):
     causal = False
     default_checkpoint = "small-teacher.safetensors"
     default_steps = 8
+    default_consistency = "lowpass"   # the proposed system's receiver, as its student's
     joint = True      # frames of a window attend to each other (False: frame-wise baseline)
 
     def __init__(self, window: int = 8, **options: object) -> None:
@@ -201,7 +224,7 @@ class CdmTeacher(DiffusionReceiver):
             ctx = functools.partial(full_context, frames_now, self.device) if self.joint else None
             with self.autocast():
                 out = ddim_sample(self.model(), noise, sem, res, self.steps, ctx)
-            frames = to_uint8(out[0, :, :, :h, :w])
+            frames = self.finish(out, res, tx, (h, w))
             spent += time.perf_counter() - t0
             evals += self.steps * len(items)
             timings.update(decode_s=spent, network_evals_per_frame=evals / (first + len(items)))
@@ -210,7 +233,7 @@ class CdmTeacher(DiffusionReceiver):
 
     def info(self) -> dict:
         return {"steps": self.steps, "window": self.window, "sampler": "ddim",
-                "temporal": self.joint}
+                "temporal": self.joint, "consistency": self.consistency}
 
 
 @register("frame-diffusion")
@@ -234,12 +257,17 @@ class CausalDiffusion(DiffusionReceiver):
     description = "proposed: causal few-step video diffusion decoder (KV-cache streaming)"
     causal = True
     default_checkpoint = "small-causal.safetensors"
-    default_steps = 2
+    default_steps = 2            # when the checkpoint does not say for how many it was distilled
     default_noise = "sequence"   # one noise field per sequence: tLP 0.17 -> 0.01-0.07
+    default_consistency = "lowpass"
 
     def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
-                 **options: object) -> None:
-        super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
+                 steps: int | None = None, **options: object) -> None:
+        checkpoint = options.get("checkpoint") or CHECKPOINT_DIR / self.default_checkpoint
+        if steps is None and Path(checkpoint).exists():   # the k the student was distilled for
+            steps = read_metadata(checkpoint).get("distill", {}).get("student_steps")
+        super().__init__(block=int(block), window=int(window), sinks=int(sinks), steps=steps,
+                         **options)
         self.block, self.window, self.sinks = int(block), int(window), int(sinks)
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
@@ -252,7 +280,7 @@ class CausalDiffusion(DiffusionReceiver):
             noise, sem, res, (h, w) = self.prepare(items, first)
             with torch.no_grad(), self.autocast():
                 out = decoder.decode_block(noise, sem, res)
-            frames = to_uint8(out[0, :, :, :h, :w])
+            frames = self.finish(out, res, tx, (h, w))
             elapsed = time.perf_counter() - t0
             spent += elapsed
             per_frame += [elapsed / len(items)] * len(items)
@@ -263,7 +291,8 @@ class CausalDiffusion(DiffusionReceiver):
 
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,
-                "sinks": self.sinks, "sampler": "causal-streaming"}
+                "sinks": self.sinks, "sampler": "causal-streaming",
+                "consistency": self.consistency}
 
 
 @register("semantic-only")
@@ -273,5 +302,6 @@ class SemanticOnly(CdmTeacher):
 
     kind = MethodKind.SEMANTIC
     description = "video diffusion from the semantic stream alone (no texture)"
+    default_consistency = "none"      # no texture frame to be consistent with
     default_checkpoint = "small-semantic.safetensors"
     points = SEMANTIC_POINTS

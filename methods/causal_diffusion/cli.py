@@ -34,6 +34,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "baseline's")
     train.add_argument("--pseudo-videos", type=int, default=0, metavar="N",
                        help="add N pseudo-videos (package stills filmed by a moving camera)")
+    train.add_argument("--trainable", choices=("all", "temporal"),
+                       help="parameters to train (default: spatial all, teacher temporal)")
     train.add_argument("--device", default="cpu")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
@@ -61,6 +63,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           ("dmd", 0.25)):
         dist.add_argument(f"--w-{term}", type=float, default=default,
                           help=f"self-forcing weight of the {term} term")
+    dist.add_argument("--trainable", default="temporal", choices=("temporal", "all"),
+                      help="temporal: the paper's temporal-only distillation; all: the "
+                           "full-parameter baseline it is compared with")
+    dist.add_argument("--pseudo-videos", type=int, default=0, metavar="N",
+                      help="add N pseudo-videos from package stills to the training clips")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
     dist.set_defaults(func=cmd_distill)
@@ -100,7 +107,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         stage=args.stage, config=args.config, steps=args.steps, batch=args.batch,
         frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
         sequences=args.sequences.split(",") if args.sequences else None,
-        max_frames=args.max_frames, points=args.points, pseudo_videos=args.pseudo_videos)
+        max_frames=args.max_frames, points=args.points, pseudo_videos=args.pseudo_videos,
+        trainable=args.trainable or "")
     figures = train(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0
@@ -120,7 +128,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         sequences=args.sequences.split(",") if args.sequences else None,
         max_frames=args.max_frames, objective=args.objective, w_l1=args.w_l1,
         w_perceptual=args.w_perceptual, w_temporal=args.w_temporal, w_ode=args.w_ode,
-        w_dmd=args.w_dmd)
+        w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))
     return 0

@@ -64,4 +64,6 @@ class ClipBank:
         parts = [target[win], sem[win], rest[win]]
         if rng.random() < 0.5:
             parts = [p.flip(-1) for p in parts]
-        return parts
+        # contiguous: a frozen conv's input-only backward on channels-last-strided tensors
+        # crashes torch 2.13's CPU kernels (a teacher stage with a frozen backbone segfaulted)
+        return [p.contiguous() for p in parts]

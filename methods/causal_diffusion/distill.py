@@ -31,8 +31,10 @@ from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
 from methods.causal_diffusion.data import Batch, ClipBank
 from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context
 from methods.causal_diffusion.model import component_parameters
+from methods.causal_diffusion.pseudo import pseudo_sequences
 from methods.causal_diffusion.sender import SenderParams
 from methods.causal_diffusion.stream import StreamingDecoder
+from methods.causal_diffusion.train import trainable_parameters
 
 
 @dataclass
@@ -60,16 +62,17 @@ class DistillSettings:
     w_ode: float = 0.0
     w_dmd: float = 0.25
     fake_lr: float = 1e-4           # the online fake score's learning rate
+    trainable: str = "temporal"     # or "all": the full-parameter baseline of the time ratio
+    pseudo_videos: int = 0          # pseudo-videos from package stills added to the clips
 
 
 OBJECTIVES = ("self-forcing", "ode")
 
 
-def freeze_all_but_temporal(model) -> dict[str, int]:
-    """requires_grad only on the Temporal Adapter; returns trainable and total counts."""
-    model.requires_grad_(False)
-    for p in model.temporal_parameters():
-        p.requires_grad_(True)
+def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
+    """requires_grad only on the Temporal Adapter ("all": on everything, the full-parameter
+    baseline); returns trainable and total counts."""
+    trainable_parameters(model, which)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return {"trainable": trainable, "total": total, "ratio_full_to_trainable": total / trainable}
@@ -83,11 +86,13 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
     teacher, meta = load_checkpoint(settings.teacher, device)
     teacher.requires_grad_(False)
     student = copy.deepcopy(teacher).train()
-    counts = freeze_all_but_temporal(student)
+    counts = freeze_all_but_temporal(student, settings.trainable)
+    trained = [p for p in student.parameters() if p.requires_grad]
     params = [SenderParams(**p) for p in meta["train"]["rate_points"]]
     bank = bank or ClipBank(params, teacher.config.semantic_classes,
-                            sequences=settings.sequences, max_frames=settings.max_frames)
-    opt = torch.optim.AdamW(student.temporal_parameters(), lr=settings.lr, weight_decay=0.0)
+                            sequences=settings.sequences, max_frames=settings.max_frames,
+                            extra=pseudo_sequences(settings.pseudo_videos))
+    opt = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
     if settings.objective not in OBJECTIVES:
         raise UlvrError(f"unknown objective '{settings.objective}': use one of "
                         f"{', '.join(OBJECTIVES)}")
@@ -99,7 +104,7 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
         loss, parts = step_loss(student, teacher, batch, settings, rng)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.temporal_parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         losses.append(loss.item())
         bar.update(1)

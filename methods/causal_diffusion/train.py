@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,9 @@ from methods.causal_diffusion.pseudo import pseudo_sequences
 from methods.causal_diffusion.sender import SenderParams
 
 STAGES = ("spatial", "teacher")
+# What each stage trains by default: the teacher's temporal stage adds the Temporal Adapter to a
+# trained spatial model and trains only it (backbone and both condition branches frozen).
+TRAINABLE = {"spatial": "all", "teacher": "temporal"}
 
 
 @dataclass
@@ -47,6 +50,7 @@ class TrainSettings:
     rate_points: list[dict] = field(default_factory=list)
     points: str = "default"            # which rate points when rate_points is empty
     pseudo_videos: int = 0             # pseudo-videos from package stills (methods/.../pseudo.py)
+    trainable: str = ""                # "all" or "temporal"; empty: the stage's (TRAINABLE)
 
 
 def train_points(name: str = "default") -> list[SenderParams]:
@@ -60,10 +64,27 @@ def train_points(name: str = "default") -> list[SenderParams]:
     return list(table[name])
 
 
+TEMPORAL_FIELDS = ("temporal_heads", "temporal_ratio", "temporal_levels")
+
+
 def build_model(settings: TrainSettings, device: str) -> VideoDenoiser:
+    """The model a stage starts from. The teacher stage adds a new Temporal Adapter, sized as
+    the named config of the same widths says, to the spatial model it is initialised from
+    (whose own, never trained, temporal layers are dropped)."""
     if settings.init:
-        model, _ = load_checkpoint(settings.init, device)
-        return model.train()
+        model, meta = load_checkpoint(settings.init, device)
+        if settings.stage != "teacher" or meta.get("stage") != "spatial":
+            return model.train()
+        sized = next((c for c in CONFIGS.values() if c.channels == model.config.channels),
+                     model.config)
+        config = replace(model.config, **{k: getattr(sized, k) for k in TEMPORAL_FIELDS})
+        fresh = VideoDenoiser(config).to(device)
+        spatial = {k: v for k, v in model.state_dict().items() if not k.startswith("temporal.")}
+        missing, unexpected = fresh.load_state_dict(spatial, strict=False)
+        if unexpected or any(not k.startswith("temporal.") for k in missing):
+            raise UlvrError(f"spatial checkpoint {settings.init} does not fit its own "
+                            "config: re-train it with 'ulvr cdm train --stage spatial'")
+        return fresh.train()
     if settings.config not in CONFIGS:
         raise UlvrError(f"unknown model config '{settings.config}': choose from "
                         f"{', '.join(CONFIGS)}")
@@ -85,8 +106,10 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
                             extra=pseudo_sequences(settings.pseudo_videos))
     temporal = settings.stage == "teacher"
     model.use_temporal = temporal
+    settings.trainable = settings.trainable or TRAINABLE[settings.stage]
+    trained = trainable_parameters(model, settings.trainable)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
     state_path = Path(str(out) + ".state.pt")
     state_path.parent.mkdir(parents=True, exist_ok=True)
     step, seconds, losses = 0, 0.0, []
@@ -118,7 +141,7 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
         loss = torch.mean((pred.float() - batch.target) ** 2)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         decay = min(settings.ema, (1 + step) / (10 + step))
         with torch.no_grad():
@@ -137,11 +160,24 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
                "images_seen": step * settings.batch * settings.frames,
                "loss_first50": float(np.mean(losses[:50])),
                "loss_last50": float(np.mean(losses[-50:])),
-               "parameters": component_parameters(model), "device": device,
+               "parameters": component_parameters(model),
+               "trainable_parameters": sum(p.numel() for p in trained), "device": device,
                "torch": torch.__version__}
     save_checkpoint(ema, out, {"stage": settings.stage, "train": asdict(settings),
                                "data": bank.description, "figures": figures})
     return figures
+
+
+def trainable_parameters(model: VideoDenoiser, which: str) -> list[torch.nn.Parameter]:
+    """Set requires_grad for `which` ("all" or "temporal": the Temporal Adapter only) and
+    return the parameters the optimiser steps."""
+    if which not in ("all", "temporal"):
+        raise UlvrError(f"unknown trainable set '{which}': use 'all' or 'temporal'")
+    model.requires_grad_(which == "all")
+    if which == "temporal":
+        for p in model.temporal_parameters():
+            p.requires_grad_(True)
+    return [p for p in model.parameters() if p.requires_grad]
 
 
 def _save_state(path: Path, model, ema, opt, step: int, seconds: float, losses: list) -> None:
