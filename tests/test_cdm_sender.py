@@ -122,3 +122,13 @@ def test_texture_parameter_sets_out_of_band(carphone, tmp_path):
     assert sizes_oob["texture_parameter_sets"] >= 70         # VPS + SPS + PPS of HEVC
     for a, b in zip(frames_in, frames_oob, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_rate_point_labels_round_trip_and_bad_labels_are_refused():
+    from methods.causal_diffusion.adapter import SEMANTIC_POINTS
+
+    for point in (*DEFAULT_POINTS, *SEMANTIC_POINTS,
+                  SenderParams(downscale=2, qp=39, key=8, parameter_sets="in-band")):
+        assert SenderParams.from_label(point.label) == point
+    with pytest.raises(UlvrError, match="rate point 'd16-q51' is not"):
+        SenderParams.from_label("d16-q51")

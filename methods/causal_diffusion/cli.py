@@ -34,6 +34,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        "baseline's")
     train.add_argument("--pseudo-videos", type=int, default=0, metavar="N",
                        help="add N pseudo-videos (package stills filmed by a moving camera)")
+    train.add_argument("--rate-points", metavar="LABEL,...",
+                       help="train on these points instead of a --points set")
     train.add_argument("--trainable", choices=("all", "temporal"),
                        help="parameters to train (default: spatial all, teacher temporal)")
     train.add_argument("--device", default="cpu")
@@ -72,6 +74,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist.add_argument("--threads", type=int)
     dist.set_defaults(func=cmd_distill)
 
+    prep = inner.add_parser("prepare", help="build the training inputs (sender caches) here, to "
+                                            "carry them to a GPU machine")
+    prep.add_argument("--points", default="default", choices=("default", "semantic"))
+    prep.add_argument("--pseudo-videos", type=int, default=0, metavar="N")
+    prep.set_defaults(func=cmd_prepare)
+
 
 def _threads(args: argparse.Namespace) -> None:
     if getattr(args, "threads", None):
@@ -100,6 +108,9 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from methods.causal_diffusion.sender import SenderParams
     from methods.causal_diffusion.train import TrainSettings, train
 
     _threads(args)
@@ -108,7 +119,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
         sequences=args.sequences.split(",") if args.sequences else None,
         max_frames=args.max_frames, points=args.points, pseudo_videos=args.pseudo_videos,
-        trainable=args.trainable or "")
+        trainable=args.trainable or "",
+        rate_points=[asdict(SenderParams.from_label(v)) for v in args.rate_points.split(",")]
+        if args.rate_points else [])
     figures = train(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0
@@ -131,4 +144,22 @@ def cmd_distill(args: argparse.Namespace) -> int:
         w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Run every training clip through the sender once (what `train` and `distill` read from
+    $ULVR_CACHE/sender), so a GPU machine given that folder never runs a codec."""
+    from methods.causal_diffusion.data import ClipBank
+    from methods.causal_diffusion.model import CONFIGS
+    from methods.causal_diffusion.pseudo import pseudo_sequences
+    from methods.causal_diffusion.sender import sender_cache_dir
+    from methods.causal_diffusion.train import train_points
+
+    bank = ClipBank(train_points(args.points), CONFIGS["small"].semantic_classes,
+                    extra=pseudo_sequences(args.pseudo_videos))
+    folder = sender_cache_dir()
+    size = sum(f.stat().st_size for f in folder.glob("*.npz"))
+    print(f"{len(bank.clips)} clips ({', '.join(bank.description['rate_points'])}) cached in "
+          f"{folder} ({size / 2**20:.1f} MiB): carry it with ULVR_CACHE set to its parent")
     return 0

@@ -74,6 +74,24 @@ class SenderParams:
     def from_rate_point(cls, rate_point: RatePoint) -> SenderParams:
         return cls(**rate_point.params)
 
+    @classmethod
+    def from_label(cls, label: str) -> SenderParams:
+        """The point a label names (`dD-qQP-tT-sS-kK-lL[-inband]` or `sem-sS-kK-lL`), with the
+        default codec and segmenter; the inverse of `label`."""
+        import re
+
+        texture = re.fullmatch(r"d(\d+)-q(\d+)-t(\d+)-s(\d+)-k(\d+)-l(\d+)(-inband)?", label)
+        semantic = re.fullmatch(r"sem-s(\d+)-k(\d+)-l(\d+)", label)
+        if texture:
+            d, q, t, s, k, n = (int(v) for v in texture.groups()[:6])
+            return cls(downscale=d, qp=q, key=t, label_scale=s, classes=k, label_interval=n,
+                       parameter_sets="in-band" if texture.group(7) else "out-of-band")
+        if semantic:
+            s, k, n = (int(v) for v in semantic.groups())
+            return cls(label_scale=s, classes=k, label_interval=n, texture=False)
+        raise UlvrError(f"rate point '{label}' is not dD-qQP-tT-sS-kK-lL or sem-sS-kK-lL "
+                        "(e.g. d16-q51-t32-s32-k4-l8)")
+
     def label_size(self, width: int, height: int) -> tuple[int, int]:
         return max(1, height // self.label_scale), max(1, width // self.label_scale)
 
@@ -165,12 +183,17 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
         info={**texture_info, "label_size": list(size)})
 
 
+def sender_cache_dir() -> Path:
+    """Where training inputs are cached: $ULVR_CACHE/sender."""
+    return Path(default_cache_dir()) / "sender"
+
+
 def cached_clip_data(sequence: Sequence, params: SenderParams) -> dict[str, np.ndarray]:
     """Source frames and receiver inputs of a (training) sequence, computed once and cached in
     $ULVR_CACHE/sender: training needs random access to every frame, evaluation never does."""
     key = hashlib.sha256(json.dumps([sequence.identity(), asdict(params)], sort_keys=True,
                                     default=str).encode()).hexdigest()[:16]
-    path = Path(default_cache_dir()) / "sender" / f"{sequence.name}-{params.label}-{key}.npz"
+    path = sender_cache_dir() / f"{sequence.name}-{params.label}-{key}.npz"
     if path.exists():
         with np.load(path) as data:
             return dict(data)
@@ -186,6 +209,6 @@ def cached_clip_data(sequence: Sequence, params: SenderParams) -> dict[str, np.n
                 "bits": np.array([8 * os.path.getsize(p) for p in tx.streams.values()])}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(".tmp.npz")
-    np.savez(tmp_path, **data)
+    np.savez_compressed(tmp_path, **data)   # compressed: small enough to carry to a GPU host
     os.replace(tmp_path, path)
     return data
