@@ -39,6 +39,10 @@ def main() -> None:
     teacher = args.teacher or str(CHECKPOINT_DIR / "small-teacher.safetensors")
     rows = {}
     with tempfile.TemporaryDirectory(prefix="ulvr-distill-time-") as tmp:
+        # a short run first, not counted: loading, first allocations and caches
+        distill(DistillSettings(teacher=teacher, steps=2, student_steps=args.student_steps,
+                                frames=args.frames, crop=args.crop, objective=args.objective),
+                Path(tmp) / "warmup.safetensors", device=args.device, progress=False)
         for which in ("temporal", "all"):
             settings = DistillSettings(teacher=teacher, steps=args.steps,
                                        student_steps=args.student_steps, frames=args.frames,
