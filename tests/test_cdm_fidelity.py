@@ -88,3 +88,9 @@ def test_student_decodes_with_the_steps_it_was_distilled_for(tiny_cdm):
     assert method.steps == k
     assert create_method("causal-diffusion", checkpoint=str(tiny_cdm["student"]),
                          steps=3).steps == 3
+
+
+def test_cli_trainable_choices_are_the_training_code_s():
+    from methods.causal_diffusion import cli, train
+
+    assert cli.TRAINABLE_SETS == train.TRAINABLE_SETS

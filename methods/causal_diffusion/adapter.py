@@ -114,7 +114,7 @@ class DiffusionReceiver(SenderMethod):
                  seed: int = 0, noise: str | None = None, consistency: str | None = None,
                  **options: object) -> None:
         self.checkpoint = str(checkpoint or CHECKPOINT_DIR / self.default_checkpoint)
-        self.steps = int(steps or self.default_steps)
+        self.steps = int(steps or self.checkpoint_steps() or self.default_steps)
         self.seed = int(seed)
         self.noise_mode = noise or self.default_noise
         if self.noise_mode not in NOISE_MODES:
@@ -130,6 +130,10 @@ class DiffusionReceiver(SenderMethod):
             options["consistency"] = self.consistency
         super().__init__(checkpoint=self.checkpoint, steps=self.steps, seed=self.seed, **options)
         self._model = None
+
+    def checkpoint_steps(self) -> int | None:
+        """The sampling steps the checkpoint says it was made for (None: it does not say)."""
+        return None
 
     def availability(self) -> Availability:
         if not Path(self.checkpoint).exists():
@@ -262,13 +266,15 @@ class CausalDiffusion(DiffusionReceiver):
     default_consistency = "lowpass"
 
     def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
-                 steps: int | None = None, **options: object) -> None:
-        checkpoint = options.get("checkpoint") or CHECKPOINT_DIR / self.default_checkpoint
-        if steps is None and Path(checkpoint).exists():   # the k the student was distilled for
-            steps = read_metadata(checkpoint).get("distill", {}).get("student_steps")
-        super().__init__(block=int(block), window=int(window), sinks=int(sinks), steps=steps,
-                         **options)
+                 **options: object) -> None:
+        super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
         self.block, self.window, self.sinks = int(block), int(window), int(sinks)
+
+    def checkpoint_steps(self) -> int | None:
+        """The k the student was distilled for."""
+        if not Path(self.checkpoint).exists():
+            return None
+        return read_metadata(self.checkpoint).get("distill", {}).get("student_steps")
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
         from methods.causal_diffusion.stream import StreamingDecoder

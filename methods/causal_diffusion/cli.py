@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
+# train.TRAINABLE_SETS; written out here because this module is imported by every `ulvr` command
+# and must not import torch
+TRAINABLE_SETS = ("all", "temporal")
+
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add the `cdm` command group to the ulvr parser."""
@@ -36,7 +40,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="add N pseudo-videos (package stills filmed by a moving camera)")
     train.add_argument("--rate-points", metavar="LABEL,...",
                        help="train on these points instead of a --points set")
-    train.add_argument("--trainable", choices=("all", "temporal"),
+    train.add_argument("--trainable", choices=TRAINABLE_SETS,
                        help="parameters to train (default: spatial all, teacher temporal)")
     train.add_argument("--device", default="cpu")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
@@ -65,7 +69,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           ("dmd", 0.25)):
         dist.add_argument(f"--w-{term}", type=float, default=default,
                           help=f"self-forcing weight of the {term} term")
-    dist.add_argument("--trainable", default="temporal", choices=("temporal", "all"),
+    dist.add_argument("--trainable", default="temporal", choices=TRAINABLE_SETS,
                       help="temporal: the paper's temporal-only distillation; all: the "
                            "full-parameter baseline it is compared with")
     dist.add_argument("--pseudo-videos", type=int, default=0, metavar="N",

@@ -72,8 +72,7 @@ OBJECTIVES = ("self-forcing", "ode")
 def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
     """requires_grad only on the Temporal Adapter ("all": on everything, the full-parameter
     baseline); returns trainable and total counts."""
-    trainable_parameters(model, which)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    trainable = sum(p.numel() for p in trainable_parameters(model, which))
     total = sum(p.numel() for p in model.parameters())
     return {"trainable": trainable, "total": total, "ratio_full_to_trainable": total / trainable}
 

@@ -29,6 +29,7 @@ STAGES = ("spatial", "teacher")
 # What each stage trains by default: the teacher's temporal stage adds the Temporal Adapter to a
 # trained spatial model and trains only it (backbone and both condition branches frozen).
 TRAINABLE = {"spatial": "all", "teacher": "temporal"}
+TRAINABLE_SETS = ("all", "temporal")   # every parameter, or the Temporal Adapter only
 
 
 @dataclass
@@ -171,7 +172,7 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
 def trainable_parameters(model: VideoDenoiser, which: str) -> list[torch.nn.Parameter]:
     """Set requires_grad for `which` ("all" or "temporal": the Temporal Adapter only) and
     return the parameters the optimiser steps."""
-    if which not in ("all", "temporal"):
+    if which not in TRAINABLE_SETS:
         raise UlvrError(f"unknown trainable set '{which}': use 'all' or 'temporal'")
     model.requires_grad_(which == "all")
     if which == "temporal":
