@@ -299,6 +299,7 @@ class CompressAICodec(Method):
     """A CompressAI model run as a codec. Subclasses set the class attributes below."""
 
     kind = MethodKind.NEURAL
+    gpu = True
     zoo_name = ""                    # architecture name in compressai.zoo
     qualities: tuple[int, ...] = tuple(range(1, 9))   # published quality levels
     default_points: list[tuple[int, int]] = [(6, 1), (3, 1), (1, 1), (1, 2), (1, 4)]

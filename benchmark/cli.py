@@ -39,6 +39,38 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    """argparse type: a whole number of at least 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    """argparse type: a number above 0 (a time in seconds)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def _executor(args: argparse.Namespace):
+    """The executor `ulvr run` asked for, with only the options the user gave (an option the
+    executor does not take is refused)."""
+    from benchmark.executor import create_executor
+
+    given = {"jobs": args.jobs, "timeout": args.timeout, "address": args.address,
+             "retries": args.retries, "store_on_workers": args.store_on_workers or None}
+    return create_executor(args.executor, **{k: v for k, v in given.items() if v is not None})
+
+
 def _dotted_options(items: list[str] | None, flag: str = "--option",
                     example: str = "causal-diffusion.steps=2") -> dict[str, dict]:
     """Parse repeated `FLAG NAME.KEY=VALUE` into {name: {key: value}} (YAML scalars)."""
@@ -76,6 +108,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     metrics = _metric_names(args.metrics)
     for name in metrics:
         metric_class(name)
+    executor = _executor(args)
     methods = _csv(args.methods)
     options = _dotted_options(args.option)
     metric_options = _dotted_options(args.metric_option, "--metric-option", "fvd.stride=8")
@@ -92,8 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                      rate_points=_csv(args.rate_points) if args.rate_points else None,
                      device=args.device, metric_options=metric_options,
                      dataset_sequences=list(whole.sequences))
-    summary = run_jobs(jobs, store, workers=args.jobs, force=args.force,
-                       progress=not args.quiet)
+    summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
+                       executor=executor)
     print(f"{summary.total} jobs: {summary.skipped} already done, {summary.ok} ran ok, "
           f"{len(summary.failed)} failed" + (" (interrupted)" if summary.interrupted else ""))
     for line in summary.failed:
@@ -274,10 +307,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", type=_positive_int, help="evaluate at most this many frames")
     run.add_argument("--data-root", help="folder with the dataset files (or set ULVR_DATA)")
     run.add_argument("--out", default=DEFAULT_OUT, help="results folder")
-    run.add_argument("--jobs", type=_positive_int, default=1, help="parallel worker processes")
+    run.add_argument("--jobs", type=_positive_int, help="parallel jobs: local worker processes "
+                     "(default 1); with --executor ray a cap on tasks in flight (default: none)")
     run.add_argument("--force", action="store_true", help="re-run finished jobs")
     run.add_argument("--device", default="cpu", help="cpu or cuda: where learned methods and "
                      "metrics run")
+    run.add_argument("--executor", default="local",
+                     help="where jobs run: local (this machine, default) or ray (a Ray cluster; "
+                     "README 'Running on a cluster')")
+    run.add_argument("--address", help="ray: the cluster to join (auto, HOST:PORT or "
+                     "ray://HOST:10001); default: start a local Ray for this run")
+    run.add_argument("--retries", type=_count, help="ray: re-runs of a task whose worker died "
+                     "(default 2); a job that fails by itself is never retried")
+    run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
+                     help="stop a job after this long and record it as failed")
+    run.add_argument("--store-on-workers", action="store_true",
+                     help="ray: workers write records into --out themselves (it must be on "
+                     "storage every node sees); default: the driver writes what they return")
     run.add_argument("--option", action="append", metavar="METHOD.KEY=VALUE",
                      help="a method option, e.g. x265.preset=slow (repeatable)")
     run.add_argument("--no-report", action="store_true")

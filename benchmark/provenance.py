@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -40,3 +41,20 @@ def versions() -> dict:
         except importlib.metadata.PackageNotFoundError:
             out[lib] = "not installed"
     return out
+
+
+SOURCE_PACKAGES = ("benchmark", "methods", "baselines")
+
+
+@functools.cache
+def harness_identity() -> dict:
+    """What must be equal on every node of a distributed run for its records to be
+    comparable: the harness version, a SHA-256 of its Python sources, and the versions of
+    Python and the key libraries (the git commit is left out: an installed copy has none)."""
+    digest = hashlib.sha256()
+    for package in SOURCE_PACKAGES:
+        for path in sorted((REPO / package).rglob("*.py")):
+            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(path.read_bytes())
+    return {**{k: v for k, v in versions().items() if k != "git_commit"},
+            "source_sha256": digest.hexdigest()[:16]}

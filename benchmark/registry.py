@@ -89,6 +89,8 @@ class Method(ABC):
     causal: bool = True
     description: str = ""
     device: str = "cpu"     # set by the runner from --device; learned methods run their nets there
+    gpu: bool = False       # runs networks on --device: its jobs ask for a GPU under cuda
+    cpus: int = 1           # CPUs one job uses (a distributed run reserves them)
 
     def __init__(self, **options: object) -> None:
         self.options = options

@@ -16,33 +16,42 @@ device this torch cannot use.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 import benchmark
 from benchmark.colour import COLOUR_PROTOCOL
+from benchmark.deadline import deadline
 from benchmark.errors import UlvrError
 from benchmark.fingerprint import fingerprint_changes, job_fingerprint
 from benchmark.identity import portable_text
 from benchmark.manifest import Sequence
 from benchmark.metrics.base import create_metric, evaluate, metric_class
+from benchmark.metrics.table import metric_spec
 from benchmark.provenance import versions
-from benchmark.registry import RatePoint, config_digest, create_method
-from benchmark.store import STATUS_FAILED, STATUS_OK, ResultStore, write_png_atomic
+from benchmark.registry import Method, RatePoint, config_digest, create_method
+from benchmark.store import (
+    STATUS_FAILED,
+    STATUS_OK,
+    ResultStore,
+    png_bytes,
+    write_bytes_atomic,
+)
+
+if TYPE_CHECKING:
+    from benchmark.executor import Executor
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
 JOB_DIR_PREFIX = "ulvr-job-"     # job work folders: ulvr-job-<pid>-<random>
@@ -61,6 +70,7 @@ class Job:
     device: str = "cpu"
     fingerprint: dict = field(default_factory=dict)   # see benchmark.fingerprint
     metric_options: dict = field(default_factory=dict)  # {metric: {option: value}}, resolved
+    resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
 
     @property
     def key(self) -> str:
@@ -72,6 +82,23 @@ class Job:
     def record_path(self, store: ResultStore) -> Path:
         return store.path_for(self.sequence.dataset, self.method, self.sequence.name,
                               self.rate_point.label, self.key)
+
+    def failed_record(self, error: str) -> dict:
+        """The record of a job that produced nothing (its worker died, or it never started)."""
+        seq = self.sequence
+        return {"key": self.key, "dataset": seq.dataset, "sequence": seq.name,
+                "segment": seq.segment, "method": self.method,
+                "method_config": self.method_config, "rate_point": self.rate_point.to_dict(),
+                "metric_names": list(self.metrics), "status": STATUS_FAILED, "error": error,
+                "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def job_resources(method: Method, metrics: tuple[str, ...], device: str) -> dict:
+    """What one job needs (`num_cpus`, `num_gpus`): a GPU when it runs on cuda and its method
+    or one of its metrics computes with torch there; the CPUs its method declares."""
+    on_gpu = method.gpu or any(metric_spec(m).gpu for m in metrics)
+    gpus = 1 if on_gpu and device.startswith("cuda") else 0
+    return {"num_cpus": method.cpus, "num_gpus": gpus}
 
 
 def _cuda_problem(device: str) -> str:
@@ -159,10 +186,12 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
             else method.rate_points()
         config = method.config()
         fingerprint = job_fingerprint(method.versions(), tuple(metrics))
+        resources = job_resources(method, tuple(metrics), device)
         for seq, seq_options in zip(sequences, per_sequence, strict=True):
             for rp in points:
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
-                                {**fingerprint, "metric_options": seq_options}, seq_options))
+                                {**fingerprint, "metric_options": seq_options}, seq_options,
+                                resources))
     return jobs
 
 
@@ -240,20 +269,44 @@ def portable_record(record: dict, workdir: Path) -> dict:
     return json.loads(portable_text(json.dumps(record, default=str), workdir))
 
 
-def tap_frame(chunks, index: int, path: Path):
-    """Pass chunks through, saving frame `index` as a PNG (atomically) on the way: the
+def tap_frame(chunks, index: int, files: dict[str, bytes], name: str):
+    """Pass chunks through, keeping frame `index` as PNG bytes in files[name] on the way: the
     qualitative figures need one decoded frame per job, not the whole video."""
     seen = 0
     for chunk in chunks:
         if seen <= index < seen + chunk.n:
-            write_png_atomic(chunk.rgb()[index - seen], path)
+            files[name] = png_bytes(chunk.rgb()[index - seen])
         seen += chunk.n
         yield chunk
 
 
-def run_job(job: Job, store_root: str) -> dict:
-    """Run one job in this process and write its record; never raises for a job failure."""
-    store = ResultStore(store_root)
+@dataclass
+class JobOutput:
+    """Everything a job produced, by path relative to the store root: its record and the
+    preview frames beside it. A job on another machine returns this to the driver, which
+    writes it (store_output), so no shared file system is needed."""
+
+    record_path: str
+    record: dict
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """What the driver's progress and exit code need."""
+        record = self.record
+        return {"status": record["status"], "error": record.get("error", ""),
+                "label": f"{record['method']}/{record['sequence']}/"
+                         f"{record['rate_point'].get('label')}"}
+
+
+def relative_path(path: Path) -> str:
+    """A store path made by a ResultStore rooted at '' (records/...)."""
+    return path.as_posix()
+
+
+def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
+    """Run one job in this process and return what it produced, writing nothing to the
+    store; never raises for a job failure (a codec error, --timeout): the record says it."""
+    layout = ResultStore("")
     seq = job.sequence
     record = {"key": job.key, "dataset": seq.dataset, "sequence": seq.name,
               "segment": seq.segment, "start_frame": seq.start, "frames": seq.num_frames,
@@ -262,23 +315,29 @@ def run_job(job: Job, store_root: str) -> dict:
               "method_config": job.method_config, "rate_point": job.rate_point.to_dict(),
               "metric_names": list(job.metrics), "colour": COLOUR_PROTOCOL,
               "fingerprint": job.fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    record_path = job.record_path(layout)
+    files: dict[str, bytes] = {}
     workdir = job_workdir()
     started = time.perf_counter()
     try:
-        method = create_method(job.method, **job.method_options)
-        method.device = job.device
-        record.update(kind=method.kind.value, causal=method.causal,
-                      config_hash=config_digest(job.method_config))
-        recon = method.run(seq, job.rate_point, workdir)
-        bits = recon.stream_bits()
-        metrics = [create_metric(name, device=job.device, **job.metric_options.get(name, {}))
-                   for name in job.metrics]
-        t0 = time.perf_counter()
-        preview = job.record_path(store).with_suffix(".png")
-        ref_preview = store.reference_preview(seq.dataset, seq.name, seq.start)
-        results = evaluate(tap_frame(seq.frames(), seq.num_frames // 2, ref_preview),
-                           tap_frame(recon.frames, seq.num_frames // 2, preview), metrics)
-        recon.timings["metrics_s"] = time.perf_counter() - t0
+        with deadline(timeout):
+            method = create_method(job.method, **job.method_options)
+            method.device = job.device
+            record.update(kind=method.kind.value, causal=method.causal,
+                          config_hash=config_digest(job.method_config))
+            recon = method.run(seq, job.rate_point, workdir)
+            bits = recon.stream_bits()
+            metrics = [create_metric(name, device=job.device,
+                                     **job.metric_options.get(name, {}))
+                       for name in job.metrics]
+            t0 = time.perf_counter()
+            middle = seq.num_frames // 2
+            ref_preview = relative_path(layout.reference_preview(seq.dataset, seq.name,
+                                                                 seq.start))
+            preview = relative_path(record_path.with_suffix(".png"))
+            results = evaluate(tap_frame(seq.frames(), middle, files, ref_preview),
+                               tap_frame(recon.frames, middle, files, preview), metrics)
+            recon.timings["metrics_s"] = time.perf_counter() - t0
         total = sum(bits.values())
         record.update(
             bits=bits, total_bits=total,
@@ -293,13 +352,25 @@ def run_job(job: Job, store_root: str) -> dict:
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the run goes on
         record.update(status=STATUS_FAILED, error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=8), versions=versions())
+        files.clear()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     record.setdefault("timings", {})["job_s"] = time.perf_counter() - started
-    record = portable_record(record, workdir)
-    store.write(job.record_path(store), record)
-    return {"status": record["status"], "error": record.get("error", ""),
-            "label": f"{job.method}/{seq.name}/{job.rate_point.label}"}
+    return JobOutput(relative_path(record_path), portable_record(record, workdir), files)
+
+
+def store_output(output: JobOutput, store: ResultStore) -> dict:
+    """Write a job's output into the store, preview frames first and the record last, each
+    atomically: a record on disk means the whole job's output is there."""
+    for name, data in output.files.items():
+        write_bytes_atomic(data, store.root / name)
+    store.write(store.root / output.record_path, output.record)
+    return output.summary()
+
+
+def run_job(job: Job, store_root: str, timeout: float | None = None) -> dict:
+    """Run one job in this process and write its output into the store at `store_root`."""
+    return store_output(execute_job(job, timeout), ResultStore(store_root))
 
 
 def rerun_note(reruns: int, reasons: Counter) -> str:
@@ -307,34 +378,6 @@ def rerun_note(reruns: int, reasons: Counter) -> str:
     're-running 12 finished jobs: ffmpeg changed (12); metric psnr implementation changed (3)'."""
     parts = [f"{reason} ({count})" for reason, count in reasons.most_common()]
     return f"re-running {reruns} finished job{'s' if reruns != 1 else ''}: " + "; ".join(parts)
-
-
-def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
-    """Watch the driver from a worker: when it dies (SIGKILL, SIGTERM), the worker exits too,
-    instead of living on as an orphan that keeps running jobs and writing records."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if os.getppid() != parent:
-                os._exit(1)
-
-    thread = threading.Thread(target=watch, name="ulvr-parent-watch", daemon=True)
-    thread.start()
-    return thread
-
-
-def _init_worker(threads: int, parent: int) -> None:
-    """Share the cores between workers (oversubscribed torch threads are many times slower),
-    and die with the driver."""
-    from benchmark.alloc import bound_heap_growth
-
-    exit_with_parent(parent)
-    bound_heap_growth()
-    os.environ["OMP_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 @dataclass
@@ -354,9 +397,14 @@ class RunSummary:
 
 
 def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool = False,
-             progress: bool = True) -> RunSummary:
-    """Run the jobs not yet done, sequentially or in `workers` processes. Says once (stderr)
-    how many finished jobs re-run because what produced their numbers changed."""
+             progress: bool = True, executor: Executor | None = None) -> RunSummary:
+    """Run the jobs not yet done on `executor` (default: the local pool of `workers`
+    processes), with a progress bar of done, running and failed jobs and an ETA. Says once
+    (stderr) how many finished jobs re-run because what produced their numbers changed.
+    Ctrl-C stops the run (the summary says so); records are only ever written whole."""
+    from benchmark.executor import LocalExecutor
+
+    executor = executor or LocalExecutor(workers)
     clean_stale_workdirs()
     todo, reruns, reasons = select_todo(jobs, store, force)
     summary = RunSummary(len(jobs), len(jobs) - len(todo), 0, [], rerun=dict(reasons))
@@ -374,25 +422,8 @@ def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool 
         bar.update(1)
 
     try:
-        if workers <= 1:
-            for job in todo:
-                bar.set_postfix(running=1, failed=len(summary.failed))
-                finished(run_job(job, str(store.root)), 0)
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            threads = max(1, (os.cpu_count() or 1) // workers)
-            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                        initializer=_init_worker,
-                                        initargs=(threads, os.getpid())) as pool:
-                pending = {pool.submit(run_job, job, str(store.root)) for job in todo}
-                try:
-                    while pending:
-                        done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                        for fut in done:
-                            finished(fut.result(), min(workers, len(pending)))
-                except BaseException:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
+        if todo:
+            executor.run(todo, store, finished)
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:

@@ -114,15 +114,24 @@ class ResultStore:
         return frame.reset_index(drop=True)
 
 
-def write_png_atomic(frame: np.ndarray, path: Path) -> None:
-    """Save an (H, W, 3) uint8 frame as PNG via temp file + rename."""
+def png_bytes(frame: np.ndarray) -> bytes:
+    """An (H, W, 3) uint8 frame encoded as PNG, in memory (a remote job returns it)."""
+    import io
+
     from PIL import Image
 
+    buffer = io.BytesIO()
+    Image.fromarray(frame).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_bytes_atomic(data: bytes, path: Path) -> None:
+    """Write a file via temp file + rename: a reader sees the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=path.parent)
-    os.close(fd)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
     try:
-        Image.fromarray(frame).save(tmp, format="PNG")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

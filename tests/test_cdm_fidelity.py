@@ -94,3 +94,28 @@ def test_cli_trainable_choices_are_the_training_code_s():
     from methods.causal_diffusion import cli, train
 
     assert cli.TRAINABLE_SETS == train.TRAINABLE_SETS
+
+
+def test_student_decodes_with_the_cache_source_it_was_distilled_for(tiny_cdm, tmp_path):
+    """Continuing a student with the last-step cache records both in its checkpoint, and the
+    adapter then decodes that way (k evaluations per frame); the clean pass stays implied."""
+    from methods.causal_diffusion.data import ClipBank
+    from methods.causal_diffusion.distill import DistillSettings, distill
+    from methods.causal_diffusion.sender import SenderParams
+
+    bank = ClipBank([SenderParams(downscale=8, key=1, label_scale=8)], 8,
+                    sequences=["carphone"], max_frames=4)
+    out = tmp_path / "last-step.safetensors"
+    distill(DistillSettings(teacher=str(tiny_cdm["teacher"]), init=str(tiny_cdm["student"]),
+                            steps=2, frames=2, crop=32, student_steps=2, teacher_steps=2,
+                            cache_from="last-step", w_perceptual=0.0, w_dmd=0.0),
+            out, progress=False, bank=bank)
+    distilled = read_metadata(out)["distill"]
+    assert (distilled["cache_from"], distilled["init"]) == ("last-step", str(tiny_cdm["student"]))
+    method = create_method("causal-diffusion", checkpoint=str(out))
+    assert (method.cache_from, method.steps, method.options["cache_from"]) == ("last-step", 2,
+                                                                              "last-step")
+    clean = create_method("causal-diffusion", checkpoint=str(tiny_cdm["student"]))
+    assert clean.cache_from == "clean" and "cache_from" not in clean.options
+    with pytest.raises(UlvrError, match="cache_from 'both'"):
+        create_method("causal-diffusion", checkpoint=str(out), cache_from="both")

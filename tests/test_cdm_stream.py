@@ -16,8 +16,8 @@ from methods.causal_diffusion.stream import StreamingDecoder, uncached_causal
 from tests.cdm_fixtures import random_inputs, random_tiny
 
 
-def _stream(model, x, sem, res, steps=1, block=1, window=None, sinks=0):
-    decoder = StreamingDecoder(model, steps, block, window, sinks)
+def _stream(model, x, sem, res, steps=1, block=1, window=None, sinks=0, cache_from="clean"):
+    decoder = StreamingDecoder(model, steps, block, window, sinks, cache_from)
     with torch.no_grad():
         return torch.cat([decoder.decode_block(x[:, i:i + block], sem[:, i:i + block],
                                                res[:, i:i + block])
@@ -39,6 +39,24 @@ def test_kv_cached_streaming_equals_uncached_block_causal_pass(block, window, si
     with torch.no_grad():
         reference = uncached_causal(model, inputs, t, sem, res, block, window, sinks)
     torch.testing.assert_close(streamed[:, last], reference[:, last], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("block,window", [(1, None), (2, 4)])
+def test_last_step_cache_equals_one_block_causal_pass_over_the_noise(block, window):
+    """With one step and the cache written by that step (no clean pass), every block is the
+    model at t=1 on its noise attending to earlier blocks' keys/values at the same step: one
+    uncached block-causal pass over all the noise, at one network evaluation per frame."""
+    model = random_tiny()
+    frames = 6
+    x, _, sem, res = random_inputs(frames)
+    decoder = StreamingDecoder(model, 1, block, window, 0, cache_from="last-step")
+    with torch.no_grad():
+        streamed = torch.cat([decoder.decode_block(x[:, i:i + block], sem[:, i:i + block],
+                                                   res[:, i:i + block])
+                              for i in range(0, frames, block)], 1)
+        reference = uncached_causal(model, x, torch.ones(1, frames), sem, res, block, window)
+    torch.testing.assert_close(streamed, reference, atol=1e-5, rtol=1e-4)
+    assert decoder.evaluations == frames
 
 
 def test_future_frame_change_leaves_past_output_bit_identical():

@@ -28,6 +28,7 @@ class MetricSpec:
     relative_tolerance: bool = False  # tolerance is a fraction of the reference value instead
     table_outputs: tuple[str, ...] | None = None  # outputs shown in RD tables (None: all)
     default: bool = False          # in the default metric set (`--metrics default`, make demo)
+    gpu: bool = False              # computes with torch on --device: a GPU job under cuda
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -43,33 +44,35 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                default=True),
     MetricSpec("ms-ssim", "benchmark.metrics.msssim", ("ms-ssim",), False,
                "multi-scale SSIM on 8-bit RGB (scales fixed per dataset, recorded)",
-               tolerance=0.001, default=True),
+               tolerance=0.001, default=True, gpu=True),
     MetricSpec("vmaf", "benchmark.metrics.vmaf", ("vmaf",), False,
                "VMAF (libvmaf in ffmpeg, vmaf_v0.6.1) on YUV planes (RGB-only output: via RGB)",
                colour="yuv", tolerance=0.5, default=True),
     MetricSpec("lpips-alex", "benchmark.metrics.lpips", ("lpips-alex",), True,
                "LPIPS v0.1, AlexNet backbone; mean of per-frame values",
-               tolerance=0.005, default=True),
+               tolerance=0.005, default=True, gpu=True),
     MetricSpec("lpips-vgg", "benchmark.metrics.lpips", ("lpips-vgg",), True,
-               "LPIPS v0.1, VGG16 backbone; mean of per-frame values", tolerance=0.005),
+               "LPIPS v0.1, VGG16 backbone; mean of per-frame values", tolerance=0.005,
+               gpu=True),
     MetricSpec("dists", "benchmark.metrics.dists", ("dists",), True,
                "DISTS (VGG16 structure and texture similarity); mean of per-frame values",
-               tolerance=0.005, default=True),
+               tolerance=0.005, default=True, gpu=True),
     MetricSpec("fvd", "benchmark.metrics.fvd", ("fvd", "kvd"), True,
                "FVD and KVD on I3D K400 logits of 16-frame clips, pooled per method x rate",
-               set_level=True, tolerance=0.02, relative_tolerance=True, default=True),
+               set_level=True, tolerance=0.02, relative_tolerance=True, default=True,
+               gpu=True),
     MetricSpec("tof", "benchmark.metrics.temporal", ("tof",), True,
                "tOF: distance of the reconstruction's optical flow from the reference's (DIS)",
                tolerance=0.05, default=True),
     MetricSpec("tlp", "benchmark.metrics.temporal", ("tlp",), True,
                "tLP: change of LPIPS-alex between consecutive frames vs the reference's",
-               tolerance=0.005, default=True),
+               tolerance=0.005, default=True, gpu=True),
     MetricSpec("tof-tecogan", "benchmark.metrics.temporal", ("tof-tecogan",), True,
                "tOF exactly as TecoGAN's metrics.py (Farneback on cv2 gray, its crop, first and "
                "last 2 frames skipped; pixels)", tolerance=0.05),
     MetricSpec("tlp-tecogan", "benchmark.metrics.temporal", ("tlp-tecogan",), True,
                "tLP exactly as TecoGAN's metrics.py (LPIPS-alex on its crop, first and last 2 "
-               "frames skipped; x100)", tolerance=0.5),
+               "frames skipped; x100)", tolerance=0.5, gpu=True),
     MetricSpec("warp-error", "benchmark.metrics.temporal", ("warp-error",), True,
                "warping error with the reference's flow and occlusion mask (Lai et al. 2018)",
                tolerance=1e-4, default=True),
@@ -77,12 +80,14 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                "flicker: change of mean luma between frames vs the reference's",
                tolerance=0.1, default=True),
     MetricSpec("piqe", "benchmark.metrics.noref", ("piqe",), True,
-               "PIQE no-reference quality of the reconstruction (pyiqa)", tolerance=0.5),
+               "PIQE no-reference quality of the reconstruction (pyiqa)", tolerance=0.5,
+               gpu=True),
     MetricSpec("niqe", "benchmark.metrics.noref", ("niqe",), True,
-               "NIQE no-reference quality of the reconstruction (pyiqa)", tolerance=0.5),
+               "NIQE no-reference quality of the reconstruction (pyiqa)", tolerance=0.5,
+               gpu=True),
     MetricSpec("cvvdp", "benchmark.metrics.cvvdp", ("cvvdp",), False,
                "ColorVideoVDP in JOD at the sequence's frame rate (display standard_4k)",
-               tolerance=0.05),
+               tolerance=0.05, gpu=True),
 )
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in METRIC_TABLE}

@@ -110,13 +110,14 @@ def cmd_streaming(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     model, meta = load_checkpoint(CHECKPOINT_DIR / "small-causal.safetensors")
-    k = int(meta.get("distill", {}).get("student_steps", 2))   # the k it was distilled for
+    distilled = meta.get("distill", {})   # the k and cache source it was distilled for
+    k, cache_from = int(distilled.get("student_steps", 2)), distilled.get("cache_from", "clean")
     h, w, n = args.height, args.width, args.frames
     gen = torch.Generator().manual_seed(0)
     classes = model.config.semantic_classes
     sem = torch.randn(1, 1, classes + 3, h, w, generator=gen)
     res = torch.randn(1, 1, 4, h, w, generator=gen)
-    decoder = StreamingDecoder(model, steps=k, block=1, window=args.window)
+    decoder = StreamingDecoder(model, steps=k, block=1, window=args.window, cache_from=cache_from)
     times, cache_mb = [], []
     with torch.no_grad():
         for _ in range(n):
@@ -127,7 +128,8 @@ def cmd_streaming(args: argparse.Namespace) -> None:
             cache_mb.append(sum(t.numel() * t.element_size() for entry in decoder.cache.values()
                                 for t in entry[:2]) / 2**20)
     early, late = np.mean(times[30:60]), np.mean(times[-30:])
-    print(f"KV-cache streaming, {w}x{h}, k={k}, window {args.window}, {n} frames:")
+    print(f"KV-cache streaming, {w}x{h}, k={k}, cache from {cache_from}, window {args.window}, "
+          f"{n} frames:")
     print(f"  mean s/frame frames 30-60: {early:.4f}; last 30: {late:.4f} "
           f"({100 * (late / early - 1):+.1f}%)")
     print(f"  cache MB at frame 30: {cache_mb[29]:.2f}; at frame {n}: {cache_mb[-1]:.2f}")

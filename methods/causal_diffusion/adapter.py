@@ -29,6 +29,7 @@ from methods.causal_diffusion.diffusion import (
     to_uint8,
 )
 from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
+from methods.causal_diffusion.stream import CACHE_SOURCES
 
 NOISE_MODES = ("frame", "sequence")   # a noise field per frame, or one per sequence
 
@@ -106,6 +107,7 @@ class DiffusionReceiver(SenderMethod):
 
     default_checkpoint = ""
     default_steps = 8
+    gpu = True
 
     default_noise = "frame"
     default_consistency = "none"
@@ -266,20 +268,31 @@ class CausalDiffusion(DiffusionReceiver):
     default_consistency = "lowpass"
 
     def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
-                 **options: object) -> None:
+                 cache_from: str | None = None, **options: object) -> None:
         super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
         self.block, self.window, self.sinks = int(block), int(window), int(sinks)
+        self.cache_from = cache_from or self.distilled().get("cache_from", CACHE_SOURCES[0])
+        if self.cache_from not in CACHE_SOURCES:
+            raise UlvrError(f"causal-diffusion: cache_from '{self.cache_from}' is not one of "
+                            f"{', '.join(CACHE_SOURCES)}")
+        if self.cache_from != CACHE_SOURCES[0]:   # the clean pass (the first) is implied
+            self.options["cache_from"] = self.cache_from
+
+    def distilled(self) -> dict:
+        """The distillation settings stored in the checkpoint ({} when it has none)."""
+        if not Path(self.checkpoint).exists():
+            return {}
+        return read_metadata(self.checkpoint).get("distill", {})
 
     def checkpoint_steps(self) -> int | None:
         """The k the student was distilled for."""
-        if not Path(self.checkpoint).exists():
-            return None
-        return read_metadata(self.checkpoint).get("distill", {}).get("student_steps")
+        return self.distilled().get("student_steps")
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
         from methods.causal_diffusion.stream import StreamingDecoder
 
-        decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks)
+        decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks,
+                                   self.cache_from)
         first, spent, per_frame = 0, 0.0, []
         for items in _blocks(tx.conditions(), self.block):
             t0 = time.perf_counter()
@@ -297,7 +310,7 @@ class CausalDiffusion(DiffusionReceiver):
 
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,
-                "sinks": self.sinks, "sampler": "causal-streaming",
+                "sinks": self.sinks, "cache_from": self.cache_from, "sampler": "causal-streaming",
                 "consistency": self.consistency}
 
 

@@ -50,10 +50,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist = inner.add_parser("distill", help="temporal-only distillation into the causal student")
     dist.add_argument("--teacher", required=True, help="the bidirectional teacher checkpoint")
     dist.add_argument("--out", required=True, help="student checkpoint path (.safetensors)")
+    dist.add_argument("--init", default="",
+                      help="continue from this student checkpoint (default: a teacher copy)")
     dist.add_argument("--steps", type=int, default=300, help="optimisation steps")
     dist.add_argument("--student-steps", type=int, default=2, help="k denoising steps (1..4)")
     dist.add_argument("--teacher-steps", type=int, default=16)
     dist.add_argument("--block", type=int, default=1)
+    dist.add_argument("--cache-from", default="clean", choices=("clean", "last-step"),
+                      help="the KV cache from a clean pass (k+1 network evaluations per frame) "
+                      "or from the last denoising step (k)")
     dist.add_argument("--window", type=int, default=16)
     dist.add_argument("--frames", type=int, default=8)
     dist.add_argument("--crop", type=int, default=64)
@@ -141,6 +146,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
     settings = DistillSettings(
         teacher=args.teacher, steps=args.steps, student_steps=args.student_steps,
         teacher_steps=args.teacher_steps, block=args.block, window=args.window,
+        cache_from=args.cache_from, init=args.init,
         frames=args.frames, crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed,
         sequences=args.sequences.split(",") if args.sequences else None,
         max_frames=args.max_frames, objective=args.objective, w_l1=args.w_l1,

@@ -46,6 +46,7 @@ class DistillSettings:
     student_steps: int = 2          # k
     teacher_steps: int = 16         # the teacher's DDIM steps for the targets
     block: int = 1
+    cache_from: str = "clean"       # the KV cache from a clean pass, or from the last step
     window: int | None = 16
     sinks: int = 0
     batch: int = 1
@@ -64,6 +65,7 @@ class DistillSettings:
     fake_lr: float = 1e-4           # the online fake score's learning rate
     trainable: str = "temporal"     # or "all": the full-parameter baseline of the time ratio
     pseudo_videos: int = 0          # pseudo-videos from package stills added to the clips
+    init: str = ""                  # continue from this student (default: the teacher's copy)
 
 
 OBJECTIVES = ("self-forcing", "ode")
@@ -85,6 +87,9 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
     teacher, meta = load_checkpoint(settings.teacher, device)
     teacher.requires_grad_(False)
     student = copy.deepcopy(teacher).train()
+    if settings.init:
+        earlier, _ = load_checkpoint(settings.init, device)
+        student.load_state_dict(earlier.state_dict())
     counts = freeze_all_but_temporal(student, settings.trainable)
     trained = [p for p in student.parameters() if p.requires_grad]
     params = [SenderParams(**p) for p in meta["train"]["rate_points"]]
@@ -136,7 +141,7 @@ def rollout(student, noise: torch.Tensor, batch: Batch, settings: DistillSetting
     """The student's streaming rollout over the clip, block by block (inference's procedure);
     with `exits`, Self-Forcing's: detached cache, gradient through one step per block."""
     decoder = StreamingDecoder(student, settings.student_steps, settings.block,
-                               settings.window, settings.sinks)
+                               settings.window, settings.sinks, settings.cache_from)
     outputs = []
     for n, first in enumerate(range(0, settings.frames, settings.block)):
         sl = slice(first, first + settings.block)
@@ -176,6 +181,8 @@ class SelfForcing:
         noise = torch.randn_like(batch.target)
         blocks = -(-settings.frames // settings.block)
         exits = [int(e) for e in rng.integers(0, settings.student_steps, size=blocks)]
+        if settings.cache_from == "last-step":   # the cache comes from the last step: exit there
+            exits = [settings.student_steps - 1] * blocks
         x = rollout(student, noise, batch, settings, exits)
         gt = batch.target
         parts = {"l1": (x - gt).abs().mean()}

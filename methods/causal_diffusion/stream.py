@@ -3,8 +3,11 @@
 Frames arrive one block (b frames) at a time. For each block: k denoising steps from noise, each
 attending to the cached keys/values of past blocks (a sliding window of W frames plus the first
 `sinks` frames), re-noising the predicted clean frame between steps (DDIM, eta = 0); then one
-pass of the clean block at t = 0 writes its keys/values into the cache. No future frame is read:
-a block's output depends only on its own and earlier inputs.
+pass of the clean block at t = 0 writes its keys/values into the cache (`cache_from="clean"`,
+k + 1 network evaluations per frame), or the last denoising step writes them as it runs
+(`"last-step"`, k evaluations: the cache holds that step's keys/values, and a student must be
+distilled that way). No future frame is read: a block's output depends only on its own and
+earlier inputs.
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ import torch
 from methods.causal_diffusion.diffusion import renoise, sample_times
 from methods.causal_diffusion.model import TemporalContext, VideoDenoiser
 
+CACHE_SOURCES = ("clean", "last-step")
+
 
 class StreamingDecoder:
     """Holds the KV cache of one sequence; call decode_block() for consecutive blocks."""
 
     def __init__(self, model: VideoDenoiser, steps: int = 2, block: int = 1,
-                 window: int | None = 16, sinks: int = 0) -> None:
+                 window: int | None = 16, sinks: int = 0, cache_from: str = "clean") -> None:
+        if cache_from not in CACHE_SOURCES:
+            raise ValueError(f"cache_from '{cache_from}' is not one of {CACHE_SOURCES}")
         self.model, self.steps, self.block = model, steps, block
-        self.window, self.sinks = window, sinks
+        self.window, self.sinks, self.cache_from = window, sinks, cache_from
         self.reset()
 
     def reset(self) -> None:
@@ -42,28 +49,32 @@ class StreamingDecoder:
         `exit_step` (training, Self-Forcing's stochastic exit): run the sampler's steps up to
         that one (0-based) without gradient, return the prediction of that step with gradient,
         and write the cache from it detached; so a rollout trains through one step per block
-        at the memory cost of one."""
+        at the memory cost of one. With cache_from="last-step" the exit step writes the cache
+        as it runs (training then exits at the last step, as inference does)."""
         frames = noise.shape[1]
         x, x0 = noise, noise
         times = sample_times(self.steps) + [0.0]
         last = self.steps - 1 if exit_step is None else exit_step
         if not 0 <= last < self.steps:
             raise ValueError(f"exit_step {exit_step} is outside 0..{self.steps - 1}")
+        in_step = self.cache_from == "last-step"
         for i, (t_now, t_next) in enumerate(zip(times[:-1], times[1:], strict=True)):
             t = torch.full(x.shape[:2], t_now, device=x.device)
             with torch.set_grad_enabled(torch.is_grad_enabled()
                                         and (exit_step is None or i == last)):
-                x0 = self.model(x, t, semantic, restoration, self._ctx(frames, write=False))
+                ctx = self._ctx(frames, write=in_step and i == last)
+                x0 = self.model(x, t, semantic, restoration, ctx)
             if i == last:
                 break
             x = renoise(x, x0, t_now, t_next)
-        clean = x0.detach() if detach_cache else x0
-        zero = torch.zeros(x.shape[:2], device=x.device)
-        self.model(clean, zero, semantic, restoration, self._ctx(frames, write=True))
+        if not in_step:
+            clean = x0.detach() if detach_cache else x0
+            zero = torch.zeros(x.shape[:2], device=x.device)
+            self.model(clean, zero, semantic, restoration, self._ctx(frames, write=True))
         if detach_cache:
             self.cache = {k: tuple(v.detach() for v in entry) for k, entry in self.cache.items()}
         self.next_index += frames
-        self.evaluations += (last + 2) * frames
+        self.evaluations += (last + 1 + (not in_step)) * frames
         return x0
 
 

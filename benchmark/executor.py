@@ -1,0 +1,141 @@
+"""Executors: where a run's jobs execute. The runner plans the jobs, skips the finished ones and
+keeps the progress bar and the summary; an executor only runs the jobs it is given and reports
+each result as it finishes, so planning, resume, --force and exit codes are the same on every
+executor.
+
+- `local` (default): this machine, sequentially or in a pool of worker processes.
+- `ray`: Ray tasks on a local or remote Ray cluster (`benchmark.ray_executor`).
+
+An executor is a class registered by name; its constructor's keyword arguments are the options
+`ulvr run` may pass it (an option it does not take is refused before any job runs).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import inspect
+import multiprocessing
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+from benchmark.errors import UlvrError
+from benchmark.runner import Job, run_job
+from benchmark.store import ResultStore
+
+Finished = Callable[[dict, int], None]   # finished(result summary, jobs still running)
+
+EXECUTORS: dict[str, type[Executor]] = {}
+EXECUTOR_MODULES = ("benchmark.ray_executor",)   # imported on first lookup; cheap (lazy ray)
+
+
+class Executor(ABC):
+    """Runs jobs and calls `finished` once per job, in the driver, as each one ends."""
+
+    name = ""
+
+    @abstractmethod
+    def run(self, jobs: list[Job], store: ResultStore, finished: Finished) -> None:
+        """Run every job, writing its output into `store` (or having it written). On Ctrl-C,
+        cancel what is outstanding and let KeyboardInterrupt propagate."""
+
+
+def register_executor(name: str) -> Callable[[type[Executor]], type[Executor]]:
+    """Class decorator: make an executor available to `ulvr run --executor NAME`."""
+
+    def wrap(cls: type[Executor]) -> type[Executor]:
+        if name in EXECUTORS:
+            raise ValueError(f"executor '{name}' is registered twice")
+        cls.name = name
+        EXECUTORS[name] = cls
+        return cls
+
+    return wrap
+
+
+def executor_names() -> list[str]:
+    """Names of the registered executors."""
+    for module in EXECUTOR_MODULES:
+        importlib.import_module(module)
+    return sorted(EXECUTORS)
+
+
+def create_executor(name: str, **options: object) -> Executor:
+    """An executor by name; options it does not take are a user error naming the flag."""
+    names = executor_names()
+    if name not in EXECUTORS:
+        raise UlvrError(f"unknown executor '{name}': choose from {', '.join(names)}")
+    cls = EXECUTORS[name]
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    for option in options:
+        if option not in accepted:
+            flag = "--" + option.replace("_", "-")
+            raise UlvrError(f"{flag} does not apply to --executor {name}; it takes "
+                            + ", ".join("--" + a.replace("_", "-") for a in sorted(accepted)))
+    return cls(**options)
+
+
+def set_threads(threads: int) -> None:
+    """Give a job's torch and OpenMP the cores it was given, no more (oversubscribed torch
+    threads are many times slower)."""
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
+    """Watch the driver from a worker: when it dies (SIGKILL, SIGTERM), the worker exits too,
+    instead of living on as an orphan that keeps running jobs and writing records."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    thread = threading.Thread(target=watch, name="ulvr-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    """A local pool worker: share the cores, bound heap growth, die with the driver."""
+    from benchmark.alloc import bound_heap_growth
+
+    exit_with_parent(parent)
+    bound_heap_growth()
+    set_threads(threads)
+
+
+@register_executor("local")
+class LocalExecutor(Executor):
+    """This machine: the jobs one after another in this process (jobs=1), or in a pool of
+    `jobs` spawned worker processes that share the cores; each worker writes its records."""
+
+    def __init__(self, jobs: int = 1, timeout: float | None = None) -> None:
+        self.jobs, self.timeout = jobs, timeout
+
+    def run(self, jobs: list[Job], store: ResultStore, finished: Finished) -> None:
+        root = str(store.root)
+        if self.jobs <= 1:
+            for job in jobs:
+                finished(run_job(job, root, self.timeout), 0)
+            return
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        with cf.ProcessPoolExecutor(max_workers=self.jobs,
+                                    mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_init_worker,
+                                    initargs=(threads, os.getpid())) as pool:
+            pending = {pool.submit(run_job, job, root, self.timeout) for job in jobs}
+            try:
+                while pending:
+                    done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                    for future in done:
+                        finished(future.result(), min(self.jobs, len(pending)))
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
