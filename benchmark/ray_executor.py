@@ -79,6 +79,7 @@ class RayExecutor(Executor):
                  jobs: int | None = None, harness: dict | None = None) -> None:
         if retries < 0:
             raise UlvrError(f"--retries must be 0 or more, not {retries}")
+        import_ray()   # a missing package is said before any job is planned
         self.address, self.retries, self.timeout = address, retries, timeout
         self.store_on_workers, self.jobs = store_on_workers, jobs
         self.harness = harness   # what workers must match (default: this process's)

@@ -28,7 +28,7 @@ def portable_lineage(meta: object) -> object:
     if not isinstance(meta, dict):
         return meta
     return {k: file_identity(v) if k in LINEAGE_KEYS and isinstance(v, str | os.PathLike)
-            else portable_lineage(v) for k, v in meta.items()}
+            and str(v) else portable_lineage(v) for k, v in meta.items()}
 
 
 def save_checkpoint(model: VideoDenoiser, path: str | os.PathLike, meta: dict) -> Path:
