@@ -163,8 +163,7 @@ class RayExecutor(Executor):
             error = (f"{type(exc).__name__}: the Ray task did not return after "
                      f"{self.retries + 1} tries ({reason})")
             store.write(job.record_path(store), job.failed_record(error))
-            return {"status": STATUS_FAILED, "error": error,
-                    "label": f"{job.method}/{job.sequence.name}/{job.rate_point.label}"}
+            return {"status": STATUS_FAILED, "error": error, "label": job.label}
         if isinstance(out, JobOutput):
             return store_output(out, store)
         if "harness_mismatch" in out:

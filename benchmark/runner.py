@@ -83,6 +83,11 @@ class Job:
         return store.path_for(self.sequence.dataset, self.method, self.sequence.name,
                               self.rate_point.label, self.key)
 
+    @property
+    def label(self) -> str:
+        """method/sequence/rate point, as progress and failure lines name a job."""
+        return f"{self.method}/{self.sequence.name}/{self.rate_point.label}"
+
     def failed_record(self, error: str) -> dict:
         """The record of a job that produced nothing (its worker died, or it never started)."""
         seq = self.sequence
@@ -286,16 +291,15 @@ class JobOutput:
     preview frames beside it. A job on another machine returns this to the driver, which
     writes it (store_output), so no shared file system is needed."""
 
+    label: str                      # Job.label
     record_path: str
     record: dict
     files: dict[str, bytes] = field(default_factory=dict)
 
     def summary(self) -> dict:
         """What the driver's progress and exit code need."""
-        record = self.record
-        return {"status": record["status"], "error": record.get("error", ""),
-                "label": f"{record['method']}/{record['sequence']}/"
-                         f"{record['rate_point'].get('label')}"}
+        return {"status": self.record["status"], "error": self.record.get("error", ""),
+                "label": self.label}
 
 
 def relative_path(path: Path) -> str:
@@ -356,7 +360,8 @@ def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     record.setdefault("timings", {})["job_s"] = time.perf_counter() - started
-    return JobOutput(relative_path(record_path), portable_record(record, workdir), files)
+    return JobOutput(job.label, relative_path(record_path), portable_record(record, workdir),
+                     files)
 
 
 def store_output(output: JobOutput, store: ResultStore) -> dict:
