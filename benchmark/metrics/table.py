@@ -79,6 +79,13 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
     MetricSpec("flicker", "benchmark.metrics.temporal", ("flicker",), True,
                "flicker: change of mean luma between frames vs the reference's",
                tolerance=0.1, default=True),
+    MetricSpec("label-miou", "benchmark.metrics.semantic", ("label-miou", "label-pixel-acc"),
+               False, "colour-segmentation agreement (not a semantic network): mIoU and pixel "
+               "accuracy of both frames labelled with a k-means CIELAB palette of the reference",
+               tolerance=0.01),
+    MetricSpec("seg-miou", "benchmark.metrics.semantic", ("seg-miou", "seg-pixel-acc"), False,
+               "semantic agreement: mIoU and pixel accuracy of SegFormer (ADE20K) labels of both "
+               "frames (weights from the local Hugging Face cache)", tolerance=0.01, gpu=True),
     MetricSpec("piqe", "benchmark.metrics.noref", ("piqe",), True,
                "PIQE no-reference quality of the reconstruction (pyiqa)", tolerance=0.5,
                gpu=True),
