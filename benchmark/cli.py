@@ -387,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     cdm_commands(sub)
 
+    from benchmark.study.cli import add_commands as study_commands
+
+    study_commands(sub, _bpp_list, DEFAULT_TARGETS)
+
     compare = add("compare", cmd_compare)
     compare.add_argument("reference")
     compare.add_argument("distorted")
