@@ -41,6 +41,22 @@ def import_ray():
     return ray
 
 
+def check_address(address: str | None, timeout: float = 5.0) -> None:
+    """Refuse, in seconds rather than after Ray's minutes of retries, an address nothing
+    listens on ('auto' and no address are left to Ray, which fails fast for them)."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not port.isdigit():
+        raise UlvrError(f"--address '{address}': write auto, HOST:PORT or ray://HOST:10001")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout).close()
+    except OSError as exc:
+        raise UlvrError(f"cannot reach the Ray cluster at '{address}': "
+                        f"{exc.strerror or exc} (start one with 'ray start --head', "
+                        "or leave out --address)") from None
+
+
 def ray_job(job: Job, harness: dict, timeout: float | None,
             store_root: str | None) -> JobOutput | dict:
     """The body of one Ray task: refuse a different harness, then run the job with the
@@ -80,6 +96,7 @@ class RayExecutor(Executor):
         if retries < 0:
             raise UlvrError(f"--retries must be 0 or more, not {retries}")
         import_ray()   # a missing package is said before any job is planned
+        check_address(address)
         self.address, self.retries, self.timeout = address, retries, timeout
         self.store_on_workers, self.jobs = store_on_workers, jobs
         self.harness = harness   # what workers must match (default: this process's)
@@ -102,7 +119,7 @@ class RayExecutor(Executor):
         try:
             ray.init(address=self.address, include_dashboard=False, log_to_driver=False,
                      logging_level="WARNING", runtime_env={"env_vars": env} if env else None)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
+        except (OSError, RuntimeError, ValueError) as exc:   # ConnectionError, TimeoutError
             where = f"the Ray cluster at '{self.address}'" if self.address else "a local Ray"
             raise UlvrError(f"cannot start or join {where}: {exc} (start one with "
                             "'ray start --head', or leave out --address)") from None

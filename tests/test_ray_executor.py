@@ -199,6 +199,10 @@ def test_executor_options_are_checked(tmp_path):
         create_executor("slurm")
     with pytest.raises(UlvrError, match="--address does not apply to --executor local"):
         create_executor("local", address="auto")
+    with pytest.raises(UlvrError, match="cannot reach the Ray cluster at '127.0.0.1:1'"):
+        create_executor("ray", address="127.0.0.1:1")     # refused at once, not after minutes
+    with pytest.raises(UlvrError, match="write auto, HOST:PORT"):
+        create_executor("ray", address="somewhere")
     cmd = [sys.executable, "-m", "benchmark", "run", "--methods", "x264", "--address", "auto",
            "--out", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
