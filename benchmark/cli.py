@@ -28,37 +28,26 @@ def _bpp_list(text: str) -> list[float]:
     return sorted(values)
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1 (a count of frames or workers)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _bounded(convert: Callable[[str], float], noun: str, lowest: float,
+             strict: bool = False) -> Callable[[str], float]:
+    """An argparse type: `convert`ed text that is at least `lowest` (above it when strict)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not {noun}") from None
+        if value < lowest or (strict and value == lowest):
+            bound = "above" if strict else "at least"
+            raise argparse.ArgumentTypeError(f"must be {bound} {lowest:g}, not {text}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    """argparse type: a whole number of at least 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    """argparse type: a number above 0 (a time in seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
-    return value
+_positive_int = _bounded(int, "a whole number", 1)      # a count of frames or workers
+_count = _bounded(int, "a whole number", 0)             # e.g. --retries
+_positive_float = _bounded(float, "a number", 0, strict=True)   # a time in seconds
 
 
 def _executor(args: argparse.Namespace):
