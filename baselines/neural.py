@@ -380,9 +380,6 @@ class CompressAICodec(Method):
         key = (quality, self.device)
         if key in self._models:
             return self._models[key]
-        from benchmark.alloc import allow_model_buffers
-
-        allow_model_buffers()
         path = self._weights_file(quality)
         if not path.is_file():
             if self.source == "published":

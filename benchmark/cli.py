@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -110,6 +111,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     whole = load_dataset(args.dataset, args.data_root, max_frames=args.frames) \
         if args.sequences else dataset
     store = ResultStore(args.out)
+    # reference-side features (benchmark.featcache) live beside the store unless set elsewhere
+    os.environ.setdefault("ULVR_FEATURE_CACHE", str(store.feature_cache_dir.resolve()))
     jobs = plan_jobs(list(dataset.sequences), methods, metrics, options,
                      rate_points=_csv(args.rate_points) if args.rate_points else None,
                      device=args.device, metric_options=metric_options,
@@ -390,9 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run a subcommand; user errors become one line on stderr and exit 2."""
-    from benchmark.alloc import bound_heap_growth
+    from benchmark.alloc import reuse_freed_memory
 
-    bound_heap_growth()
+    reuse_freed_memory()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -103,11 +103,11 @@ def exit_with_parent(parent: int, interval: float = 1.0) -> threading.Thread:
 
 
 def _init_worker(threads: int, parent: int) -> None:
-    """A local pool worker: share the cores, bound heap growth, die with the driver."""
-    from benchmark.alloc import bound_heap_growth
+    """A local pool worker: share the cores, reuse freed memory, die with the driver."""
+    from benchmark.alloc import reuse_freed_memory
 
     exit_with_parent(parent)
-    bound_heap_growth()
+    reuse_freed_memory()
     set_threads(threads)
 
 

@@ -27,7 +27,8 @@ from benchmark.runner import Job, JobOutput, execute_job, run_job, store_output
 from benchmark.store import STATUS_FAILED, ResultStore
 
 # Environment a worker needs to see what the driver sees (plugin methods, caches, data root).
-FORWARDED_ENV = ("ULVR_PLUGINS", "ULVR_CACHE", "ULVR_DATA", "ULVR_WEIGHTS")
+FORWARDED_ENV = ("ULVR_PLUGINS", "ULVR_CACHE", "ULVR_DATA", "ULVR_WEIGHTS", "ULVR_FEATURE_CACHE",
+                 "ULVR_FEATURE_CACHE_GB")
 INSTALL_HINT = "see the README section 'Running on a cluster'"
 
 
@@ -61,13 +62,13 @@ def ray_job(job: Job, harness: dict, timeout: float | None,
             store_root: str | None) -> JobOutput | dict:
     """The body of one Ray task: refuse a different harness, then run the job with the
     threads its CPUs allow; write the output here (store_root) or return it to the driver."""
-    from benchmark.alloc import bound_heap_growth
+    from benchmark.alloc import reuse_freed_memory
     from benchmark.provenance import harness_identity
 
     here = harness_identity()
     if here != harness:
         return {"harness_mismatch": here, "node": socket.gethostname()}
-    bound_heap_growth()
+    reuse_freed_memory()
     set_threads(max(1, int(job.resources.get("num_cpus", 1))))
     if store_root is not None:
         return run_job(job, store_root, timeout)

@@ -30,6 +30,7 @@ class ResultStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.records_dir = self.root / "records"
+        self.feature_cache_dir = self.root / "cache" / "features"   # benchmark.featcache
         self.unreadable: list[Path] = []   # records the last records() pass could not read
         self._warned: set[Path] = set()
 

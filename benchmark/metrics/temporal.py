@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 
 from benchmark.errors import UlvrError
+from benchmark.featcache import FeatureCache, feature_key
 from benchmark.metrics.base import Metric, MetricResult, metric_class, register_metric
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -94,6 +95,19 @@ def flow(dis: cv2.DISOpticalFlow, first: np.ndarray, second: np.ndarray) -> np.n
     return dis.calc(np.ascontiguousarray(first), np.ascontiguousarray(second), None)
 
 
+def reference_flows(dis: cv2.DISOpticalFlow, luma_frames: np.ndarray,
+                    direction: str) -> np.ndarray:
+    """(n-1, H, W, 2) flows between consecutive reference luma frames, "forward" (t-1 -> t) or
+    "backward" (t -> t-1), from the feature cache when this job's sequence was seen before."""
+    def compute() -> np.ndarray:
+        pairs = zip(luma_frames[:-1], luma_frames[1:], strict=True)
+        return np.stack([flow(dis, a, b) if direction == "forward" else flow(dis, b, a)
+                         for a, b in pairs])
+
+    key = feature_key({**flow_protocol(dis), "direction": direction}, luma_frames)
+    return FeatureCache("flow").cached(key, compute)
+
+
 @lru_cache(maxsize=8)
 def _grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixel coordinates x, y as float32 (H, W) maps (read-only, shared)."""
@@ -130,12 +144,10 @@ def valid_mask(backward: np.ndarray, forward: np.ndarray) -> np.ndarray:
     return inside & ~occluded & ~boundary
 
 
-def warp_error(dis: cv2.DISOpticalFlow, ref_prev: np.ndarray, ref_cur: np.ndarray,
-               rec_prev: np.ndarray, rec_cur: np.ndarray) -> float:
-    """Masked per-channel MSE of rec_t and rec_{t-1} warped by the reference's flow
-    (ref_*: uint8 luma (H, W); rec_*: uint8 RGB (H, W, 3))."""
-    backward, forward = flow(dis, ref_cur, ref_prev), flow(dis, ref_prev, ref_cur)
-    mask = valid_mask(backward, forward)
+def warp_error(backward: np.ndarray, mask: np.ndarray, rec_prev: np.ndarray,
+               rec_cur: np.ndarray) -> float:
+    """Masked per-channel MSE of rec_t and rec_{t-1} warped by the reference's backward flow
+    (backward: (H, W, 2) t -> t-1; mask: valid_mask's; rec_*: uint8 RGB (H, W, 3))."""
     warped = sample_at(rec_prev.astype(np.float32) / 255.0, backward)
     sq = ((rec_cur.astype(np.float32) / 255.0 - warped) ** 2).sum(axis=-1, dtype=np.float64)
     if not mask.any():
@@ -228,9 +240,10 @@ class TemporalOpticalFlow(_PairMetric):
         return luma_u8(chunk.rgb())
 
     def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
+        ref_flows = reference_flows(self._dis, ref, "forward")
         out = np.empty(len(ref) - 1)
         for i in range(1, len(ref)):
-            diff = flow(self._dis, ref[i - 1], ref[i]) - flow(self._dis, rec[i - 1], rec[i])
+            diff = ref_flows[i - 1] - flow(self._dis, rec[i - 1], rec[i])
             out[i - 1] = np.sqrt(_sq_norm(diff), dtype=np.float64).mean()
         return out
 
@@ -262,9 +275,9 @@ class TemporalLpips(_PairMetric):
         return lpips.availability()
 
     def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
-        d_ref = self._distance(ref[:-1], ref[1:])
-        d_rec = self._distance(rec[:-1], rec[1:])
-        return np.abs(d_rec - d_ref)
+        key = feature_key({**self._distance.protocol(), "pairs": "consecutive"}, ref)
+        d_ref = FeatureCache("tlp").cached(key, lambda: self._distance.consecutive(ref))
+        return np.abs(self._distance.consecutive(rec) - d_ref)
 
     def _protocol(self) -> dict:
         lpips = {k: v for k, v in self._distance.protocol().items() if k != "order"}
@@ -352,8 +365,10 @@ class WarpError(_PairMetric):
         return luma_u8(chunk.rgb()) if reference else chunk.rgb()
 
     def _pairs(self, ref: np.ndarray, rec: np.ndarray) -> np.ndarray:
-        return np.array([warp_error(self._dis, ref[i - 1], ref[i], rec[i - 1], rec[i])
-                         for i in range(1, len(ref))])
+        backward = reference_flows(self._dis, ref, "backward")
+        forward = reference_flows(self._dis, ref, "forward")
+        return np.array([warp_error(backward[i - 1], valid_mask(backward[i - 1], forward[i - 1]),
+                                    rec[i - 1], rec[i]) for i in range(1, len(ref))])
 
     def _protocol(self) -> dict:
         return {"definition": "sum(M * sum_c (rec_t - warp(rec_{t-1}))^2) / (3 sum(M))",

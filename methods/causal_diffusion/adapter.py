@@ -158,9 +158,6 @@ class DiffusionReceiver(SenderMethod):
 
     def model(self):
         if self._model is None:
-            from benchmark.alloc import allow_model_buffers
-
-            allow_model_buffers()
             self._model, _ = load_checkpoint(self.checkpoint, self.device)
         return self._model
 

@@ -1,0 +1,109 @@
+"""Two-tower image metrics (LPIPS, DISTS) split into per-image features and a distance head, so
+that the reference side is computed once per sequence and protocol, not once per job.
+
+Both networks compare the features of two images that each tower computes alone. The reference
+frames are the same in every job of a sequence: their features are kept in the feature cache
+(`benchmark.featcache`), keyed by the network's protocol and the exact frame bytes, and only the
+reconstruction's are computed. Values are the same bits with or without the cache: the head sees
+the same float32 features either way.
+
+Frames go through a network a few at a time, at most MAX_BATCH_PIXELS pixels per batch: the
+largest activation (64 channels) then stays under glibc's mmap threshold (benchmark.alloc), so
+its memory is reused, not faulted in afresh by the kernel for every batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from benchmark.featcache import FeatureCache, feature_key
+
+# 64 float32 channels of a batch of this many pixels take 16 MiB (under benchmark.alloc's 32 MiB)
+MAX_BATCH_PIXELS = 1 << 16
+
+Convert = Callable[[np.ndarray, torch.device], torch.Tensor]
+
+
+class FeatureNet(Protocol):
+    """A two-tower distance: features of one image batch, and the head on two feature lists."""
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Per-layer activations of a batch of network inputs."""
+
+    def head(self, ref: list[torch.Tensor], rec: list[torch.Tensor]) -> torch.Tensor:
+        """Per-pair distances (n,) of two feature lists of the same batch size."""
+
+
+def frames_per_batch(height: int, width: int) -> int:
+    """How many frames go through the network at once (at least one)."""
+    return max(1, MAX_BATCH_PIXELS // (height * width))
+
+
+def _pairs_of(a: np.ndarray, b: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.asarray(a), np.asarray(b)
+    if a.ndim == 3:
+        a, b = a[None], b[None]
+    if a.shape != b.shape:
+        raise ValueError(f"{what} of frames of different shapes {a.shape} and {b.shape}")
+    return a, b
+
+
+class PairScorer:
+    """Scores pairs of uint8 RGB frames with a FeatureNet; the first frame of each pair is the
+    reference, whose features come from the cache when `protocol` is given."""
+
+    def __init__(self, net: FeatureNet, convert: Convert, device: torch.device, what: str,
+                 protocol: dict | None = None, cache: FeatureCache | None = None) -> None:
+        self.net, self.convert, self.device, self.what = net, convert, device, what
+        # features differ in the last bits across torch builds and devices: neither may share
+        self.protocol = None if protocol is None else {**protocol, "torch": torch.__version__,
+                                                       "device": device.type}
+        self.cache = cache if cache is not None or protocol is None else FeatureCache(what.lower())
+
+    def _features(self, frames: np.ndarray) -> list[torch.Tensor]:
+        return self.net.features(self.convert(frames, self.device))
+
+    def _reference_features(self, frames: np.ndarray) -> list[torch.Tensor]:
+        if self.cache is None or self.protocol is None:
+            return self._features(frames)
+        key = feature_key(self.protocol, frames)
+        stored = self.cache.get_arrays(key)
+        if stored is not None:
+            return [torch.from_numpy(a).to(self.device) for a in stored]
+        feats = self._features(frames)
+        self.cache.put_arrays(key, [f.float().cpu().numpy() for f in feats])
+        return feats
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
+        a, b = _pairs_of(a, b, self.what)
+        step = frames_per_batch(a.shape[1], a.shape[2])
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(a), step):
+                ref = self._reference_features(a[i:i + step])
+                rec = self._features(b[i:i + step])
+                out.append(self.net.head(ref, rec).reshape(-1).double().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def consecutive(self, frames: np.ndarray) -> np.ndarray:
+        """Scores (n-1,) of the pairs (frames[i-1], frames[i]): each frame's features are
+        computed once, not once per pair (tLP)."""
+        frames = np.asarray(frames)
+        step = frames_per_batch(frames.shape[1], frames.shape[2])
+        out: list[np.ndarray] = []
+        carry: list[torch.Tensor] | None = None
+        with torch.inference_mode():
+            for i in range(0, len(frames), step):
+                feats = self._features(frames[i:i + step])
+                if carry is not None:
+                    feats = [torch.cat([c, f]) for c, f in zip(carry, feats, strict=True)]
+                if len(feats[0]) > 1:
+                    prev, cur = [f[:-1] for f in feats], [f[1:] for f in feats]
+                    out.append(self.net.head(prev, cur).reshape(-1).double().cpu().numpy())
+                carry = [f[-1:] for f in feats]
+        return np.concatenate(out) if out else np.zeros(0)
