@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +87,7 @@ def _metric_names(text: str) -> tuple[str, ...]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run methods on a dataset into a results store, then write the report."""
+    from benchmark.featcache import cache_beside
     from benchmark.manifest import load_dataset
     from benchmark.metrics.base import metric_class
     from benchmark.registry import create_method
@@ -111,14 +111,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     whole = load_dataset(args.dataset, args.data_root, max_frames=args.frames) \
         if args.sequences else dataset
     store = ResultStore(args.out)
-    # reference-side features (benchmark.featcache) live beside the store unless set elsewhere
-    os.environ.setdefault("ULVR_FEATURE_CACHE", str(store.feature_cache_dir.resolve()))
     jobs = plan_jobs(list(dataset.sequences), methods, metrics, options,
                      rate_points=_csv(args.rate_points) if args.rate_points else None,
                      device=args.device, metric_options=metric_options,
                      dataset_sequences=list(whole.sequences))
-    summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
-                       executor=executor)
+    # reference-side features (benchmark.featcache) live beside the store unless set elsewhere
+    with cache_beside(store.feature_cache_dir):
+        summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
+                           executor=executor)
     print(f"{summary.total} jobs: {summary.skipped} already done, {summary.ok} ran ok, "
           f"{len(summary.failed)} failed" + (" (interrupted)" if summary.interrupted else ""))
     for line in summary.failed:

@@ -19,7 +19,8 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,21 @@ def cache_root() -> Path:
     root = os.environ.get("ULVR_CACHE")
     base = Path(root).expanduser() if root else Path.home() / ".cache" / "ulvr-bench"
     return base / "features"
+
+
+@contextmanager
+def cache_beside(folder: Path) -> Iterator[Path]:
+    """Point ULVR_FEATURE_CACHE at `folder` for the duration of a run (worker processes inherit
+    it) unless the user set it; restored afterwards, so a second run in the same process (a
+    test, a notebook) gets its own store's cache, not the first one's."""
+    before = os.environ.get("ULVR_FEATURE_CACHE")
+    if before is None:
+        os.environ["ULVR_FEATURE_CACHE"] = str(Path(folder).resolve())
+    try:
+        yield cache_root()
+    finally:
+        if before is None:
+            os.environ.pop("ULVR_FEATURE_CACHE", None)
 
 
 def max_cache_bytes() -> int:

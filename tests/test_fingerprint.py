@@ -65,7 +65,7 @@ def test_metric_fingerprint_covers_sources_and_weights(tmp_path, monkeypatch):
     assert [p.name for p in fingerprint.implementation_files("benchmark.metrics.fvd")] == \
         ["fvd.py", "i3d.py"]   # FVD's I3D is imported lazily, inside functions
     assert [p.name for p in fingerprint.implementation_files("benchmark.metrics.dists")] == \
-        ["dists.py", "lpips.py"]
+        ["dists.py", "lpips.py", "siamese.py"]
     assert fingerprint.metric_module("psnr") == "benchmark.metrics.psnr"
     source = tmp_path / "psnr.py"
     monkeypatch.setattr(fingerprint, "implementation_files", lambda module: [source])

@@ -74,6 +74,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                           ("dmd", 0.25)):
         dist.add_argument(f"--w-{term}", type=float, default=default,
                           help=f"self-forcing weight of the {term} term")
+    dist.add_argument("--perceptual", default="lpips-vgg",
+                      help="network of the perceptual term: lpips-vgg or dists (never "
+                      "LPIPS-alex, an evaluation metric)")
     dist.add_argument("--trainable", default="temporal", choices=TRAINABLE_SETS,
                       help="temporal: the paper's temporal-only distillation; all: the "
                            "full-parameter baseline it is compared with")
@@ -138,10 +141,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_distill(args: argparse.Namespace) -> int:
     from benchmark.errors import UlvrError
-    from methods.causal_diffusion.distill import DistillSettings, distill
+    from methods.causal_diffusion.distill import PERCEPTUAL_LOSSES, DistillSettings, distill
 
     if not 1 <= args.student_steps <= 4:
         raise UlvrError("--student-steps must be between 1 and 4 (a few-step student)")
+    if args.perceptual not in PERCEPTUAL_LOSSES:
+        raise UlvrError(f"--perceptual '{args.perceptual}' is not one of "
+                        f"{', '.join(PERCEPTUAL_LOSSES)}")
     _threads(args)
     settings = DistillSettings(
         teacher=args.teacher, steps=args.steps, student_steps=args.student_steps,
@@ -150,7 +156,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
         frames=args.frames, crop=args.crop, batch=args.batch, lr=args.lr, seed=args.seed,
         sequences=args.sequences.split(",") if args.sequences else None,
         max_frames=args.max_frames, objective=args.objective, w_l1=args.w_l1,
-        w_perceptual=args.w_perceptual, w_temporal=args.w_temporal, w_ode=args.w_ode,
+        w_perceptual=args.w_perceptual, perceptual=args.perceptual,
+        w_temporal=args.w_temporal, w_ode=args.w_ode,
         w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))

@@ -9,7 +9,8 @@ else frozen) and its mask is block-causal. Two objectives:
 - `self-forcing` (default): the student rolls out on its own outputs through a detached KV
   cache, and the gradient runs through one random denoising step per block (Self-Forcing's
   stochastic exit). The loss adds, with weights: L1 to the ground truth, a perceptual term on
-  LPIPS-vgg (never LPIPS-alex, an evaluation metric), a temporal-difference L1 (frame-to-frame
+  LPIPS-vgg or DISTS features (`perceptual`; never LPIPS-alex, an evaluation metric), a
+  temporal-difference L1 (frame-to-frame
   changes match the ground truth's), optionally the ODE term, and distribution matching (DMD):
   the gradient (fake x0 - real x0) at a random noise level, with the teacher as the real score
   and an online fake score (a copy of the teacher trained by denoising the student's outputs).
@@ -59,6 +60,7 @@ class DistillSettings:
     objective: str = "self-forcing"  # or "ode" (the shipped small-causal was trained so)
     w_l1: float = 1.0               # self-forcing loss weights
     w_perceptual: float = 0.5
+    perceptual: str = "lpips-vgg"   # the perceptual loss's network (PERCEPTUAL_LOSSES)
     w_temporal: float = 0.5
     w_ode: float = 0.0
     w_dmd: float = 0.25
@@ -69,6 +71,28 @@ class DistillSettings:
 
 
 OBJECTIVES = ("self-forcing", "ode")
+
+
+def _lpips_vgg_loss(device: str):
+    """LPIPS-vgg distance per frame of model-range (n, 3, H, W) pairs."""
+    from benchmark.metrics.lpips import load_lpips
+
+    net = load_lpips("vgg", device).eval().requires_grad_(False)
+    return lambda x, gt: net(x, gt).reshape(-1)
+
+
+def _dists_loss(device: str):
+    """DISTS per frame of model-range (n, 3, H, W) pairs (DISTS reads [0, 1] RGB); the
+    gradient flows through both towers (DISTS_pytorch's require_grad)."""
+    from benchmark.metrics.dists import load_dists
+
+    net = load_dists(device)
+    return lambda x, gt: net((gt + 1) / 2, (x + 1) / 2, require_grad=True).reshape(-1)
+
+
+# The perceptual terms a distillation may use: feature distances that are not the evaluation's
+# LPIPS-alex. Each entry builds a (student frames, ground truth) -> per-frame loss function.
+PERCEPTUAL_LOSSES = {"lpips-vgg": _lpips_vgg_loss, "dists": _dists_loss}
 
 
 def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
@@ -167,9 +191,10 @@ class SelfForcing:
         self.settings, self.device = settings, device
         self.perceptual = None
         if settings.w_perceptual:
-            from benchmark.metrics.lpips import load_lpips
-
-            self.perceptual = load_lpips("vgg", device).eval().requires_grad_(False)
+            if settings.perceptual not in PERCEPTUAL_LOSSES:
+                raise UlvrError(f"unknown perceptual loss '{settings.perceptual}': use one of "
+                                f"{', '.join(PERCEPTUAL_LOSSES)}")
+            self.perceptual = PERCEPTUAL_LOSSES[settings.perceptual](device)
         self.fake = None
         if settings.w_dmd:
             self.fake = copy.deepcopy(teacher).train().requires_grad_(True)
