@@ -116,3 +116,20 @@ def test_teacher_training_resumes_from_its_state(tmp_path):
     figures = train(TrainSettings(steps=6, **base), out, resume=True, progress=False)
     assert figures["steps"] == 6
     assert np.isfinite(figures["loss_last50"])
+
+
+def test_samplers_reuse_the_condition_features_with_identical_output():
+    """The samplers encode the conditions once per block and pass them to every step: the
+    output equals running the whole denoiser at every step, bit for bit."""
+    from methods.causal_diffusion.diffusion import ddim_sample, renoise, sample_times
+
+    model = random_tiny()
+    x, _, sem, res = random_inputs(3)
+    with torch.no_grad():
+        ours = ddim_sample(model, x, sem, res, 3, lambda: TemporalContext(torch.arange(3)))
+        y, times = x, sample_times(3) + [0.0]
+        for now, nxt in zip(times[:-1], times[1:], strict=True):
+            plain = model(y, torch.full(y.shape[:2], now), sem, res,
+                          TemporalContext(torch.arange(3)))
+            y = renoise(y, plain, now, nxt)
+    assert torch.equal(ours, plain)

@@ -53,6 +53,9 @@ def test_record_fields_and_bits(carphone, tmp_path):
     assert record["causal"] is True and record["status"] == "ok"
     assert "git_commit" in record["versions"] and "ffmpeg" in record["versions"]
     assert len(record["per_frame"]["psnr-y"]) == record["frames"]
+    # each metric's own time, within the metric loop's time (which includes the decode)
+    timings = record["timings"]
+    assert 0 < timings["metric_psnr_s"] <= timings["metrics_s"] <= timings["job_s"]
 
 
 def test_failing_job_is_recorded_and_run_goes_on(carphone, tmp_path, plugin_env):

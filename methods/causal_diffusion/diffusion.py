@@ -69,9 +69,11 @@ def ddim_sample(model: VideoDenoiser, noise: torch.Tensor, semantic: torch.Tenso
     x = noise
     times = sample_times(steps) + [0.0]
     x0 = x
+    conditions = model.encode_conditions(semantic, restoration)   # the same at every step
     for t_now, t_next in zip(times[:-1], times[1:], strict=True):
         t = torch.full(x.shape[:2], t_now, device=x.device)
-        x0 = model(x, t, semantic, restoration, ctx_factory() if ctx_factory else None)
+        x0 = model(x, t, semantic, restoration, ctx_factory() if ctx_factory else None,
+                   conditions=conditions)
         x = renoise(x, x0, t_now, t_next)
     return x0
 

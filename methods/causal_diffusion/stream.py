@@ -58,19 +58,21 @@ class StreamingDecoder:
         if not 0 <= last < self.steps:
             raise ValueError(f"exit_step {exit_step} is outside 0..{self.steps - 1}")
         in_step = self.cache_from == "last-step"
+        conditions = self.model.encode_conditions(semantic, restoration)   # once per block
         for i, (t_now, t_next) in enumerate(zip(times[:-1], times[1:], strict=True)):
             t = torch.full(x.shape[:2], t_now, device=x.device)
             with torch.set_grad_enabled(torch.is_grad_enabled()
                                         and (exit_step is None or i == last)):
                 ctx = self._ctx(frames, write=in_step and i == last)
-                x0 = self.model(x, t, semantic, restoration, ctx)
+                x0 = self.model(x, t, semantic, restoration, ctx, conditions=conditions)
             if i == last:
                 break
             x = renoise(x, x0, t_now, t_next)
         if not in_step:
             clean = x0.detach() if detach_cache else x0
             zero = torch.zeros(x.shape[:2], device=x.device)
-            self.model(clean, zero, semantic, restoration, self._ctx(frames, write=True))
+            self.model(clean, zero, semantic, restoration, self._ctx(frames, write=True),
+                       conditions=conditions)
         if detach_cache:
             self.cache = {k: tuple(v.detach() for v in entry) for k, entry in self.cache.items()}
         self.next_index += frames
