@@ -214,3 +214,23 @@ def test_self_forcing_distillation_trains_only_the_temporal_adapter(tiny_cdm, tm
                             lr=3e-3, w_dmd=0.0)
     figures = distill(plain, tmp_path / "sf.safetensors", progress=False, bank=bank)
     assert figures["loss_last20"] < figures["loss_first20"]
+
+
+def test_dists_perceptual_term_is_the_dists_metric_and_has_a_gradient():
+    """`--perceptual dists` scores model-range frames exactly as the DISTS metric scores their
+    uint8 originals (reference first), and passes a gradient to the student's frames."""
+    from benchmark.errors import UlvrError
+    from benchmark.metrics.dists import shared_score
+    from methods.causal_diffusion.distill import PERCEPTUAL_LOSSES, SelfForcing
+
+    rng = np.random.default_rng(0)
+    gt8 = rng.integers(0, 256, (2, 48, 64, 3), dtype=np.uint8)
+    x8 = np.clip(gt8.astype(int) + rng.integers(-40, 41, gt8.shape), 0, 255).astype(np.uint8)
+    to_model = lambda a: torch.from_numpy(a).permute(0, 3, 1, 2).float() / 127.5 - 1  # noqa: E731
+    x = to_model(x8).requires_grad_(True)
+    loss = PERCEPTUAL_LOSSES["dists"]("cpu")(x, to_model(gt8))
+    np.testing.assert_allclose(loss.detach().numpy(), shared_score()(gt8, x8), atol=1e-5)
+    loss.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+    with pytest.raises(UlvrError, match="perceptual loss"):
+        SelfForcing(None, DistillSettings(perceptual="lpips-alex"), "cpu")
