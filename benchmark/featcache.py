@@ -40,7 +40,7 @@ def cache_root() -> Path:
 
 
 @contextmanager
-def cache_beside(folder: Path) -> Iterator[Path]:
+def cache_beside(folder: Path) -> Iterator[None]:
     """Point ULVR_FEATURE_CACHE at `folder` for the duration of a run (worker processes inherit
     it) unless the user set it; restored afterwards, so a second run in the same process (a
     test, a notebook) gets its own store's cache, not the first one's."""
@@ -48,7 +48,7 @@ def cache_beside(folder: Path) -> Iterator[Path]:
     if before is None:
         os.environ["ULVR_FEATURE_CACHE"] = str(Path(folder).resolve())
     try:
-        yield cache_root()
+        yield
     finally:
         if before is None:
             os.environ.pop("ULVR_FEATURE_CACHE", None)

@@ -141,13 +141,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_distill(args: argparse.Namespace) -> int:
     from benchmark.errors import UlvrError
-    from methods.causal_diffusion.distill import PERCEPTUAL_LOSSES, DistillSettings, distill
+    from methods.causal_diffusion.distill import DistillSettings, check_perceptual, distill
 
     if not 1 <= args.student_steps <= 4:
         raise UlvrError("--student-steps must be between 1 and 4 (a few-step student)")
-    if args.perceptual not in PERCEPTUAL_LOSSES:
-        raise UlvrError(f"--perceptual '{args.perceptual}' is not one of "
-                        f"{', '.join(PERCEPTUAL_LOSSES)}")
+    check_perceptual(args.perceptual)
     _threads(args)
     settings = DistillSettings(
         teacher=args.teacher, steps=args.steps, student_steps=args.student_steps,

@@ -10,8 +10,8 @@ else frozen) and its mask is block-causal. Two objectives:
   cache, and the gradient runs through one random denoising step per block (Self-Forcing's
   stochastic exit). The loss adds, with weights: L1 to the ground truth, a perceptual term on
   LPIPS-vgg or DISTS features (`perceptual`; never LPIPS-alex, an evaluation metric), a
-  temporal-difference L1 (frame-to-frame
-  changes match the ground truth's), optionally the ODE term, and distribution matching (DMD):
+  temporal-difference L1 (frame-to-frame changes match the ground truth's), optionally the ODE
+  term, and distribution matching (DMD):
   the gradient (fake x0 - real x0) at a random noise level, with the teacher as the real score
   and an online fake score (a copy of the teacher trained by denoising the student's outputs).
 """
@@ -93,6 +93,13 @@ def _dists_loss(device: str):
 # The perceptual terms a distillation may use: feature distances that are not the evaluation's
 # LPIPS-alex. Each entry builds a (student frames, ground truth) -> per-frame loss function.
 PERCEPTUAL_LOSSES = {"lpips-vgg": _lpips_vgg_loss, "dists": _dists_loss}
+
+
+def check_perceptual(name: str) -> None:
+    """Refuse a perceptual loss that PERCEPTUAL_LOSSES does not hold (before any work)."""
+    if name not in PERCEPTUAL_LOSSES:
+        raise UlvrError(f"unknown perceptual loss '{name}': use one of "
+                        f"{', '.join(PERCEPTUAL_LOSSES)}")
 
 
 def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
@@ -191,9 +198,7 @@ class SelfForcing:
         self.settings, self.device = settings, device
         self.perceptual = None
         if settings.w_perceptual:
-            if settings.perceptual not in PERCEPTUAL_LOSSES:
-                raise UlvrError(f"unknown perceptual loss '{settings.perceptual}': use one of "
-                                f"{', '.join(PERCEPTUAL_LOSSES)}")
+            check_perceptual(settings.perceptual)
             self.perceptual = PERCEPTUAL_LOSSES[settings.perceptual](device)
         self.fake = None
         if settings.w_dmd:
