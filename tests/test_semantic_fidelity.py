@@ -80,3 +80,22 @@ def test_seg_miou_says_what_to_provide_when_its_weights_are_missing(monkeypatch)
     available = metric_class("seg-miou").availability()
     assert not available.ok
     assert "nvidia/segformer-b0-finetuned-ade-512-512" in available.reason
+
+
+def test_label_palette_is_fitted_once_per_reference_frame(monkeypatch, tmp_path, carphone):
+    """A second reconstruction of the same reference reuses the cached palettes (no k-means)
+    and scores exactly as a fresh fit does."""
+    import methods.causal_diffusion.segment as segment
+
+    monkeypatch.setenv("ULVR_FEATURE_CACHE", str(tmp_path / "cache"))
+    fits = []
+    real = segment.kmeans
+    monkeypatch.setattr(segment, "kmeans", lambda *a, **k: fits.append(1) or real(*a, **k))
+    noisy = [FrameChunk(rgb_frames=np.clip(c.rgb().astype(int) + 9, 0, 255).astype(np.uint8))
+             for c in carphone.frames()]
+    first = evaluate(carphone.frames(), iter(noisy), [create_metric("label-miou")])
+    assert len(fits) == carphone.num_frames
+    second = evaluate(carphone.frames(), iter(noisy), [create_metric("label-miou")])
+    assert len(fits) == carphone.num_frames                      # all from the cache
+    assert second["label-miou"].values == first["label-miou"].values
+    assert first["label-miou"].values["label-miou"] < 1.0

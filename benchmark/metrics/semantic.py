@@ -4,7 +4,8 @@ as mIoU and pixel accuracy per frame and their means (higher is better).
 - `label-miou` (weight-free, runs everywhere): per frame, k-means in CIELAB on the reference
   frame fixes a palette of K colours; both frames are labelled with that palette (nearest
   colour). It measures whether colour regions stay where they were: a segmentation agreement,
-  NOT a semantic network's mIoU, hence its name.
+  NOT a semantic network's mIoU, hence its name. The palette of a reference frame is fitted
+  once and kept in the reference-feature cache (`benchmark.featcache`), not once per job.
 - `seg-miou`: a pretrained SegFormer (ADE20K) from the local Hugging Face cache labels both
   frames (`methods.causal_diffusion.segment`, the sender's segmenter interface).
 
@@ -22,6 +23,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from benchmark.featcache import FeatureCache, feature_key
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -121,7 +123,10 @@ class LabelMiou(_SegmentationAgreement):
 
         lab = [cv2.cvtColor(_area(f, size), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
                for f in (reference, reconstruction)]
-        centres = kmeans(lab[0].astype(np.float64), self.classes, self.seed).astype(np.float32)
+        key = feature_key(self.protocol(), lab[0])   # the palette depends on the reference only
+        centres = FeatureCache("label-palette").cached(
+            key, lambda: kmeans(lab[0].astype(np.float64), self.classes, self.seed)
+        ).astype(np.float32)
         maps = [((x[:, None] - centres[None]) ** 2).sum(-1).argmin(1).reshape(size)
                 for x in lab]
         return maps[0], maps[1], self.classes

@@ -82,7 +82,7 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
     MetricSpec("label-miou", "benchmark.metrics.semantic", ("label-miou", "label-pixel-acc"),
                False, "colour-segmentation agreement (not a semantic network): mIoU and pixel "
                "accuracy of both frames labelled with a k-means CIELAB palette of the reference",
-               tolerance=0.01),
+               tolerance=0.01, default=True),
     MetricSpec("seg-miou", "benchmark.metrics.semantic", ("seg-miou", "seg-pixel-acc"), False,
                "semantic agreement: mIoU and pixel accuracy of SegFormer (ADE20K) labels of both "
                "frames (weights from the local Hugging Face cache)", tolerance=0.01, gpu=True),
