@@ -78,16 +78,20 @@ def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.nd
     return BdValue(rate, metric, "; ".join(notes))
 
 
-def _curves(part: pd.DataFrame, rate_col: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    part = part.sort_values(rate_col)
-    return part[rate_col].to_numpy(float), part[metric].to_numpy(float)
+Curves = dict[str, np.ndarray]   # column -> values, rows sorted by rate
 
 
-def _bd_over(units: list[tuple[pd.DataFrame, pd.DataFrame]], metric: str, rate_col: str,
+def _curves(part: pd.DataFrame, columns: list[str], rate_col: str) -> Curves:
+    """One curve's columns as arrays sorted by rate (sorted once, not once per metric)."""
+    part = part.sort_values(rate_col, kind="stable")
+    return {c: part[c].to_numpy(float) for c in columns if c in part.columns}
+
+
+def _bd_over(units: list[tuple[Curves, Curves]], metric: str, rate_col: str,
              method: str, min_overlap: float) -> BdValue:
     """Mean of BD values over units (sequences, or one averaged curve); NaN unless all have one,
     with a note counting the units that had none and why."""
-    values = [bd_pair(*_curves(a, rate_col, metric), *_curves(t, rate_col, metric),
+    values = [bd_pair(a[rate_col], a[metric], t[rate_col], t[metric],
                       lower_is_better(metric), method, min_overlap) for a, t in units]
     failed = [v.note for v in values if np.isnan(v.rate) or np.isnan(v.metric)]
     rate = float(np.mean([v.rate for v in values])) if values else NAN
@@ -98,6 +102,14 @@ def _bd_over(units: list[tuple[pd.DataFrame, pd.DataFrame]], metric: str, rate_c
     return BdValue(rate, delta, f"{metric}: no BD on {len(failed)}/{len(values)} "
                                 f"{'sequences' if len(values) > 1 else 'curve'} "
                                 f"({'; '.join(reasons)})")
+
+
+def rate_overlap(units: list[tuple[Curves, Curves]], rate_col: str) -> float:
+    """Mean share (%) of the joint log-rate range that anchor and test curves both cover: how
+    far a BD value rests on interpolation inside both curves."""
+    shares = [overlap(np.log10(a[rate_col]), np.log10(t[rate_col])) for a, t in units
+              if len(a[rate_col]) and len(t[rate_col])]
+    return 100.0 * float(np.mean(shares)) if shares else NAN
 
 
 def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str = "bpp",
@@ -111,6 +123,7 @@ def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
     if mode not in MODES:
         raise UlvrError(f"unknown BD mode '{mode}': use one of {', '.join(MODES)}")
     rows = []
+    columns = [rate_col, *metrics]
     for dataset, part in frame.groupby("dataset"):
         base = part[part[entry_col] == anchor]
         if base.empty:
@@ -125,11 +138,13 @@ def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
             if name == anchor:
                 continue
             if mode == "per-sequence":
-                units = [(base[base["sequence"] == seq], test[test["sequence"] == seq])
+                units = [(_curves(base[base["sequence"] == seq], columns, rate_col),
+                          _curves(test[test["sequence"] == seq], columns, rate_col))
                          for seq in sorted(set(base["sequence"]))]
             else:
-                units = [(base, test)]
-            row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode}
+                units = [(_curves(base, columns, rate_col), _curves(test, columns, rate_col))]
+            row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,
+                   "rate overlap (%)": rate_overlap(units, rate_col)}
             notes = []
             for metric in metrics:
                 if metric not in part.columns:

@@ -124,10 +124,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in summary.failed:
         print(f"  failed: {line}", file=sys.stderr)
     if not summary.interrupted and not args.no_report:
-        files = write_report(store, Path(args.out) / "report")
+        from benchmark.leaderboard import write_html
+
+        report_dir = Path(args.out) / "report"
+        files = write_report(store, report_dir)
+        files.append(write_html(store, report_dir / "index.html", study=_study(args.out)))
         print(f"results store: {store.records_dir}")
-        print(f"report: {Path(args.out) / 'report'} ({len(files)} files)")
+        print(f"report: {report_dir} ({len(files)} files; leaderboard page: "
+              f"{report_dir / 'index.html'})")
     return summary.exit_code
+
+
+def _study(results: str, folder: str | None = None) -> dict | None:
+    """The scored study the page shows: --study DIR, else <results>/study if it was scored."""
+    path = Path(folder or Path(results) / "study") / "study_summary.json"
+    if path.is_file():
+        return json.loads(path.read_text())
+    if folder:
+        raise UlvrError(f"'{folder}' holds no scored study (study_summary.json): run "
+                        f"'ulvr study score {folder}' first")
+    return None
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -136,6 +152,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from benchmark.store import ResultStore
 
     out = args.output or str(Path(args.results) / "report")
+    study = _study(args.results, args.study) if args.html or args.study else None
     files = write_report(ResultStore(args.results), out, anchor=args.anchor,
                          bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
                          force=args.force, bd_mode=args.bd_mode, targets=tuple(args.targets),
@@ -148,10 +165,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         files += plot_per_frame(store, dataset, args.sequence, args.frame_metric, args.bpp,
                                 Path(out))
         files += qualitative_grid(store, dataset, args.sequence, args.bpp, Path(out))
-    if args.html:
-        from benchmark.html import write_html
+    if args.html or args.study:
+        from benchmark.leaderboard import write_html
 
-        files.append(write_html(ResultStore(args.results), Path(out), Path(out) / "index.html"))
+        files.append(write_html(ResultStore(args.results), Path(out) / "index.html",
+                                study=study, targets=tuple(args.targets),
+                                anchor=args.anchor, x_axis=args.x_axis, bd_method=args.bd_method,
+                                min_clips=args.min_clips, rate=args.rate, force=args.force))
     for path in files:
         print(path)
     return 0
@@ -342,6 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
     report.add_argument("--html", action="store_true", help="also write the leaderboard page")
+    report.add_argument("--study", metavar="DIR", help="scored subjective study the page shows "
+                        "(default: RESULTS/study when it holds study_summary.json)")
     report.add_argument("--sequence", help="also draw per-frame curves and a qualitative grid "
                         "for this sequence")
     report.add_argument("--dataset", help="dataset of --sequence (default: the first)")

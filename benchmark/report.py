@@ -48,6 +48,11 @@ def method_style(method: str) -> dict:
     return {"color": COLOURS[index % len(COLOURS)], "marker": MARKERS[index % len(MARKERS)]}
 
 
+def present_outputs(rd: pd.DataFrame) -> list[str]:
+    """The metric outputs an RD table has a value for, in the metric table's order."""
+    return [m for m in table_outputs() if m in rd.columns and rd[m].notna().any()]
+
+
 def best_direction(output: str) -> str:
     """'min' or 'max': which value of a metric output is best (from the metric table)."""
     return "min" if lower_is_better(output) else "max"
@@ -117,7 +122,7 @@ def write_report(store: ResultStore, out_dir: str | Path, anchor: str = "x265",
     table = rd_table(frame, fvd_table(all_records, frame, min_clips))
     written = []
     for dataset, part in table.groupby("dataset"):
-        present = [m for m in table_outputs() if m in part.columns and part[m].notna().any()]
+        present = present_outputs(part)
         cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present]
         if "fvd" in present:
             cols.insert(cols.index("fvd") + 1, "fvd_clips")
@@ -176,16 +181,24 @@ def _write_bd(rd: pd.DataFrame, frame: pd.DataFrame, dataset: str, anchor: str,
                         bd_best, f"BD table vs {anchor} ({bd_mode}): {dataset}", notes)
 
 
-def write_matched(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
-                  targets: tuple[float, ...], out_dir: Path, notes: list[str]) -> list[Path]:
-    """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, best per
-    column marked) and matched_rate_<dataset>_per_sequence.csv."""
+def matched_values(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
+                   targets: tuple[float, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Long tables of one dataset at the target rates: dataset level (per-sequence metrics
+    averaged, set metrics on the pooled curve) and per sequence."""
     seq_metrics = [m for m in present if m not in SET_OUTPUTS]
     per_seq = matched.per_sequence(frame[frame["status"] == STATUS_OK], seq_metrics, targets)
     long = pd.concat([
         matched.dataset_level(per_seq, {dataset: frame["sequence"].nunique()}),
         matched.set_level(rd, [m for m in present if m in SET_OUTPUTS], targets)],
         ignore_index=True)
+    return long, per_seq
+
+
+def write_matched(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
+                  targets: tuple[float, ...], out_dir: Path, notes: list[str]) -> list[Path]:
+    """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, best per
+    column marked) and matched_rate_<dataset>_per_sequence.csv."""
+    long, per_seq = matched_values(frame, rd, dataset, present, targets)
     stem = out_dir / f"matched_rate_{dataset}"
     md, tex = [f"# Matched-rate table: {dataset}\n"], []
     for metric in present:

@@ -35,6 +35,18 @@ def test_frechet_of_samples_matches_moments_and_is_zero_for_same_set():
     assert frechet_distance(a, a + 0.5) == pytest.approx(8 * 0.25, rel=1e-6)
 
 
+def test_few_clips_use_the_exact_low_rank_form():
+    """Fewer clips than dimensions (the demo: 6 clips of 400-d logits): the nuclear-norm form
+    equals scipy's matrix square root on the same covariances, and a set against itself is 0."""
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(12, 40))
+    b = rng.normal(loc=0.3, scale=1.5, size=(9, 40))
+    expected = frechet_from_moments(a.mean(0), np.cov(a, rowvar=False), b.mean(0),
+                                    np.cov(b, rowvar=False))
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+    assert abs(frechet_distance(a, a)) < 1e-9
+
+
 def test_rank_deficient_covariances_are_guarded():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(3, 50)), rng.normal(size=(3, 50))

@@ -168,3 +168,123 @@ def test_matched_groups_and_the_active_design():
     assert {ranked[0].a.method, ranked[0].b.method} == {"x264", "x265"}
     first = ranked[0]
     assert uncertainty(first, scores, {first.pair_id: 3}) < uncertainty(first, scores, {})
+
+
+def _synthetic_study(folder, strengths: dict[str, float], observers: int, repeats: int,
+                     rng: np.random.Generator) -> None:
+    """A study folder of every method pair and votes drawn from a Bradley-Terry model with the
+    given log-strengths (each observer answers each pair `repeats` times)."""
+    import itertools
+
+    names = sorted(strengths)
+    pairs = [{"id": f"p{i}", "dataset": "toy", "sequence": "s", "band": 0.001,
+              "attention": False, "a": {"key": a, "method": a}, "b": {"key": b, "method": b}}
+             for i, (a, b) in enumerate(itertools.combinations(names, 2))]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "manifest.json").write_text(json.dumps({"pairs": pairs, "references": {}}))
+    lines = []
+    for o, pair, _ in itertools.product(range(observers), pairs, range(repeats)):
+        a, b = pair["a"]["key"], pair["b"]["key"]
+        p_a = 1 / (1 + np.exp(strengths[b] - strengths[a]))
+        left, right = (a, b) if rng.random() < 0.5 else (b, a)
+        a_won = rng.random() < p_a
+        answer = "left" if (left == a) == a_won else "right"
+        lines.append(json.dumps({"observer": f"o{o}", "pair": pair["id"], "left": left,
+                                 "right": right, "answer": answer}))
+    (folder / "votes.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_scores_of_simulated_votes_recover_the_true_strengths(tmp_path):
+    """Votes drawn from known strengths: the fitted order is the true one, and the true
+    (centred) strengths lie inside the 95% bootstrap intervals in most simulated studies."""
+    truth = {"a": -1.0, "b": -0.3, "c": 0.4, "d": 0.9}
+    centred = {m: v - np.mean(list(truth.values())) for m, v in truth.items()}
+    rng = np.random.default_rng(7)
+    covered, total = 0, 0
+    for study_no in range(12):
+        folder = tmp_path / f"s{study_no}"
+        _synthetic_study(folder, truth, observers=12, repeats=2, rng=rng)
+        frame = score_study(str(folder), runs=150, seed=study_no).set_index("method")
+        if study_no == 0:
+            assert list(frame.sort_values("score").index) == ["a", "b", "c", "d"]
+            assert (frame["ci_low"] < frame["score"]).all()
+            assert (frame["score"] < frame["ci_high"]).all()
+            rates = frame.attrs["win_rates"][("toy", 0.001)]
+            assert rates.loc["d", "a"] > 0.7
+            assert rates.loc["a", "d"] == pytest.approx(1 - rates.loc["d", "a"])
+        for m, value in centred.items():
+            covered += frame.loc[m, "ci_low"] <= value <= frame.loc[m, "ci_high"]
+            total += 1
+    assert covered / total >= 0.8, f"true strengths inside the intervals {covered}/{total}"
+
+
+def test_write_scores_outputs_tables_plot_and_page_summary(tmp_path):
+    _synthetic_study(tmp_path / "s", {"a": 0.0, "b": 1.0}, observers=4, repeats=3,
+                     rng=np.random.default_rng(0))
+    from benchmark.study.score import write_scores
+
+    paths = {p.name for p in write_scores(str(tmp_path / "s"))}
+    assert paths == {"study_scores.csv", "study_scores.md", "study_win_rates.csv",
+                     "study_scores.png", "study_summary.json"}
+    summary = json.loads((tmp_path / "s" / "study_summary.json").read_text())
+    assert summary["observers"] == 4 and summary["votes"] == 12 and summary["dropped"] == 0
+    assert {r["method"] for r in summary["scores"]} == {"a", "b"}
+    assert "Win rates" in (tmp_path / "s" / "study_scores.md").read_text()
+
+
+def test_a_vote_cut_off_by_a_kill_is_dropped_and_the_log_stays_whole(study):
+    """A log whose last line was cut mid-write: it reads as the complete lines, the server cuts
+    the tail off before serving, and a real SIGKILL during a flood of votes leaves no broken
+    line either."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from benchmark.study.server import read_votes
+
+    folder, manifest = study
+    log = folder / "votes.jsonl"
+    pair = manifest["pairs"][0]
+    whole = json.dumps({"observer": "k1", "pair": pair["id"], "left": pair["a"]["key"],
+                        "right": pair["b"]["key"], "answer": "left"}) + "\n"
+    log.write_text(whole + whole[:25])
+    assert len(read_votes(log)) == 1
+    srv = make_server(str(folder), port=0)
+    srv.server_close()
+    assert log.read_text() == whole                       # the half line is gone, no more
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "study", "serve", str(folder),
+                             "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        proc.stdout.readline()                            # serving
+        body = json.dumps({"observer": "k2", "pair": pair["id"], "left": pair["a"]["key"],
+                           "right": pair["b"]["key"], "answer": "right"}).encode()
+        stop = time.monotonic() + 1.5
+        sent = 0
+        while time.monotonic() < stop:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                conn.request("POST", "/vote", body=body)
+                conn.getresponse().read()
+                sent += 1
+            except OSError:
+                pass
+            if sent == 20:
+                os.kill(proc.pid, signal.SIGKILL)         # mid-flood
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert sent >= 20
+    text = log.read_text()
+    lines = text.split("\n")
+    assert all(json.loads(line) for line in lines[:-1])   # every complete line parses
+    make_server(str(folder), port=0).server_close()       # a restart cuts any partial tail
+    assert log.read_text().endswith("\n")
+    assert len(read_votes(log)) >= 20

@@ -16,9 +16,23 @@ def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:
     """Frechet distance between Gaussians fitted to feature sets a (n, d) and b (m, d)."""
     if len(a) < 2 or len(b) < 2:
         raise UlvrError(f"FVD needs at least 2 clips per side, got {len(a)} and {len(b)}")
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     mu_a, mu_b = a.mean(0), b.mean(0)
+    if min(len(a), len(b)) <= a.shape[1]:
+        return _frechet_low_rank(a - mu_a, b - mu_b, mu_a - mu_b)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     return frechet_from_moments(mu_a, cov_a, mu_b, cov_b, eps)
+
+
+def _frechet_low_rank(ca: np.ndarray, cb: np.ndarray, diff: np.ndarray) -> float:
+    """The same distance from centred features when there are fewer clips than dimensions:
+    with A = Ca'Ca/(n-1) and B = Cb'Cb/(m-1), the non-zero eigenvalues of AB are the squared
+    singular values of Ca Cb' / sqrt((n-1)(m-1)), so Tr (AB)^(1/2) is that matrix's nuclear
+    norm: exact, an n x m SVD instead of a d x d matrix square root."""
+    n, m = len(ca), len(cb)
+    cross = np.linalg.svd(ca @ cb.T, compute_uv=False).sum() / np.sqrt((n - 1) * (m - 1))
+    return float(diff @ diff + (ca * ca).sum() / (n - 1) + (cb * cb).sum() / (m - 1)
+                 - 2 * cross)
 
 
 def frechet_from_moments(mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray,

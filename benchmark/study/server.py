@@ -28,6 +28,30 @@ TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json",
          ".webm": "video/webm"}
 
 
+def read_votes(path: Path) -> list[dict]:
+    """The votes of a log; a last line without its newline (the server was killed while
+    writing it, and never acknowledged it) is not a vote."""
+    text = path.read_text() if path.exists() else ""
+    lines = text.split("\n")
+    return [json.loads(line) for line in lines[:-1] if line.strip()]
+
+
+def repair_votes(path: Path) -> int:
+    """Cut an unfinished last line off the log, so the next vote starts on a line of its own;
+    returns the bytes removed (every complete line is kept)."""
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep == len(data):
+        return 0
+    with open(path, "r+b") as fh:
+        fh.truncate(keep)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return len(data) - keep
+
+
 class Study:
     """The study folder: its manifest, the votes so far, and the lock that serialises writes."""
 
@@ -43,10 +67,7 @@ class Study:
         self.lock = threading.Lock()
 
     def answered(self, observer: str) -> set[str]:
-        if not self.votes.exists():
-            return set()
-        lines = self.votes.read_text().splitlines()
-        return {v["pair"] for v in map(json.loads, lines) if v["observer"] == observer}
+        return {v["pair"] for v in read_votes(self.votes) if v["observer"] == observer}
 
     def session(self, observer: str) -> list[dict]:
         """The observer's remaining trials: a seeded order, sides randomised per pair."""
@@ -154,5 +175,8 @@ def handler_for(study: Study) -> type[BaseHTTPRequestHandler]:
 
 
 def make_server(folder: str, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """The study's HTTP server (not yet serving); port 0 picks a free one."""
-    return ThreadingHTTPServer((host, port), handler_for(Study(folder)))
+    """The study's HTTP server (not yet serving); port 0 picks a free one. A vote left half
+    written by a killed server is cut off first."""
+    study = Study(folder)
+    repair_votes(study.votes)
+    return ThreadingHTTPServer((host, port), handler_for(study))
