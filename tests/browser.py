@@ -1,4 +1,4 @@
-"""Headless Chromium driven through WebDriver (selenium) for the browser tests.
+"""The browser tests' access to headless Chromium (`benchmark.headless`), or a skip that says why.
 
 Chromium and its driver (Debian's `chromium` and `chromium-driver`) are installed by `make test`
 where it can (root and apt-get), never by a test. Where they are missing a browser test skips
@@ -7,7 +7,6 @@ environment."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,13 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from benchmark import headless
+from benchmark.headless import console_errors
+
 INSTALL_LOG = Path(sys.prefix) / "browser-install.log"   # written by the Makefile's browser step
+
+__all__ = ["chromium", "console_errors", "executables"]
 
 
 def executables() -> tuple[str, str]:
     """(chromium, chromedriver), or skip with the reason they are missing."""
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
+    exe, driver = headless.executables()
     if exe and driver:
         return exe, driver
     missing = " and ".join(n for n, p in (("chromium", exe), ("chromedriver", driver)) if not p)
@@ -32,29 +35,8 @@ def executables() -> tuple[str, str]:
 
 
 @contextmanager
-def chromium(profile: Path, width: int = 1400, height: int = 1000) -> Iterator[object]:
-    """A headless Chromium WebDriver session (browser console logs kept for the test)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-
-    exe, driver_path = executables()
-    options = Options()
-    options.binary_location = exe
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 f"--window-size={width},{height}", f"--user-data-dir={profile}",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync",
-                 "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
+def chromium(profile: Path, **size: int) -> Iterator[object]:
+    """A WebDriver session, or skip where the browser is missing."""
+    executables()
+    with headless.chromium(profile, **size) as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def console_errors(driver: object) -> list[str]:
-    """The page's console messages at level SEVERE (errors, uncaught exceptions)."""
-    return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]

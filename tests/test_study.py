@@ -288,3 +288,33 @@ def test_a_vote_cut_off_by_a_kill_is_dropped_and_the_log_stays_whole(study):
     make_server(str(folder), port=0).server_close()       # a restart cuts any partial tail
     assert log.read_text().endswith("\n")
     assert len(read_votes(log)) >= 20
+
+
+def test_an_observer_clicks_through_the_study_in_chromium(server, study, tmp_path):
+    """Real Chromium through WebDriver: the page loads the session, keyboard answers reach the
+    vote log whole, and a reload resumes (nothing left to answer)."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.browser import chromium, console_errors
+
+    folder, manifest = study
+    host, port = server.server_address[:2]
+    status = ("id", "status")
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(f"http://{host}:{port}/")
+        wait = WebDriverWait(driver, 30)
+        wait.until(lambda d: "comparisons left" in d.find_element(*status).text)
+        assert driver.find_element("id", "left").get_attribute("src").endswith(".webm")
+        for key in (Keys.ARROW_LEFT, Keys.ARROW_DOWN):
+            before = driver.find_element(*status).text
+            driver.find_element("tag name", "body").send_keys(key)
+            wait.until(lambda d, b=before: d.find_element(*status).text != b)
+        assert "complete" in driver.find_element(*status).text
+        votes = [json.loads(line) for line in (folder / "votes.jsonl").read_text().splitlines()]
+        assert sorted(v["pair"] for v in votes) == sorted(p["id"] for p in manifest["pairs"])
+        assert [v["answer"] for v in votes] == ["left", "none"]
+        assert len({v["observer"] for v in votes}) == 1
+        driver.refresh()
+        wait.until(lambda d: "complete" in d.find_element(*status).text)
+        assert console_errors(driver) == []
