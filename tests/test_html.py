@@ -236,3 +236,16 @@ def test_no_test_installs_packages() -> None:
         calls = re.findall(rf"[\[(,]\s*[\"']{apt}[\"']", path.read_text())
         assert not calls, f"{path.name} runs {apt}"
 
+
+
+def test_bd_notes_are_split_by_metric():
+    """The BD table on the page shows, for the chosen metric, only that metric's reason."""
+    from benchmark.leaderboard.model import _split_notes
+
+    note = ("psnr-rgb: no BD on 3/3 sequences (anchor curve not monotonic in rate; metric "
+            "overlap < 50%); psnr-rgb@mse: no BD on 1/3 sequences (missing values)")
+    assert _split_notes(note, ["psnr-rgb", "psnr-rgb@mse", "lpips-alex"]) == {
+        "psnr-rgb": "no BD on 3/3 sequences (anchor curve not monotonic in rate; metric "
+                    "overlap < 50%)",
+        "psnr-rgb@mse": "no BD on 1/3 sequences (missing values)"}
+    assert _split_notes("", ["psnr-rgb"]) == {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +86,15 @@ def _warnings(frame: pd.DataFrame, rd: pd.DataFrame) -> tuple[dict[str, list[str
     return dict(out), [f"FVD of every entry: {note}" for note in sorted(shared)]
 
 
+def _split_notes(note: str, metrics: list[str]) -> dict[str, str]:
+    """A BD row's note (one '<metric>: ...' part per metric without a value) by metric."""
+    if not note:
+        return {}
+    names = "|".join(re.escape(m) for m in sorted(metrics, key=len, reverse=True))
+    parts = re.split(rf"; (?=(?:{names}): )", note)
+    return {m: part[len(m) + 2:] for part in parts for m in metrics if part.startswith(f"{m}: ")}
+
+
 def _bd_tables(ok: pd.DataFrame, metrics: list[str], x_axis: str,
                bd_method: str) -> dict[str, list[dict]]:
     """Per anchor (every entry with enough rate points on every sequence), its BD rows."""
@@ -100,10 +110,11 @@ def _bd_tables(ok: pd.DataFrame, metrics: list[str], x_axis: str,
             continue
         rows = []
         for r in bd.to_dict("records"):
-            row = {"entry": r["method"], "overlap": _num(r["rate overlap (%)"]),
-                   "note": r["note"]}
+            notes = _split_notes(r["note"], metrics)
+            row = {"entry": r["method"], "overlap": _num(r["rate overlap (%)"])}
             for m in metrics:
-                row[m] = [_num(r.get(f"BD-rate {m} (%)")), _num(r.get(f"BD-{m}"))]
+                row[m] = [_num(r.get(f"BD-rate {m} (%)")), _num(r.get(f"BD-{m}")),
+                          notes.get(m, "")]
             rows.append(row)
         tables[anchor] = rows
     return tables

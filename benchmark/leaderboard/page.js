@@ -87,8 +87,8 @@ function table(id, ds, columns, rows, opts = {}) {
     });
     return tr;
   });
-  return el("table", {id, "data-table": opts.kind || id}, el("thead", {}, head),
-            el("tbody", {}, body));
+  return el("div", {class: "scroll"}, el("table", {id, "data-table": opts.kind || id},
+            el("thead", {}, head), el("tbody", {}, body)));
 }
 
 function warnBox(lines) {
@@ -218,7 +218,7 @@ function bdSection(ds, view, metric) {
   select.value = anchor;
   const rows = view.bd[anchor].map(r => ({entry: r.entry, warnings: [], cells: {
     entry: r.entry, rate: (r[metric] || [null])[0], delta: (r[metric] || [null, null])[1],
-    overlap: r.overlap, note: r.note}}));
+    overlap: r.overlap, note: (r[metric] || [null, null, ""])[2]}}));
   const cols = [{key: "entry", label: "method", cls: "name"},
                 {key: "rate", label: `BD-rate ${metric} (%)`, num: true, best: "min"},
                 {key: "delta", label: `BD-${metric}`, num: true, best: better(metric)},
