@@ -91,7 +91,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.manifest import load_dataset
     from benchmark.metrics.base import metric_class
     from benchmark.registry import create_method
-    from benchmark.report import write_report
     from benchmark.runner import plan_jobs, run_jobs
     from benchmark.store import ResultStore
 
@@ -125,6 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  failed: {line}", file=sys.stderr)
     if not summary.interrupted and not args.no_report:
         from benchmark.leaderboard import write_html
+        from benchmark.report import write_report
 
         report_dir = Path(args.out) / "report"
         files = write_report(store, report_dir)

@@ -10,15 +10,26 @@ dataset-level curve (mean bpp, pooled value).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from scipy.interpolate import PchipInterpolator
+
+if TYPE_CHECKING:   # pandas and scipy load with the first table, not on `ulvr run`'s path
+    import pandas as pd
 
 DEFAULT_TARGETS = (0.0003, 0.001, 0.003, 0.01)
 
 
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=columns)
+
+
 def interpolate_at(rates: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """pchip of values over log10(rates) at the targets; NaN outside [min rate, max rate]."""
+    from scipy.interpolate import PchipInterpolator
+
     rates, values = np.asarray(rates, float), np.asarray(values, float)
     keep = np.isfinite(rates) & np.isfinite(values) & (rates > 0)
     rates, values = rates[keep], values[keep]
@@ -50,7 +61,7 @@ def per_sequence(frame: pd.DataFrame, metrics: list[str], targets: tuple[float, 
             rows += [{"dataset": dataset, "sequence": seq, "entry": entry, "metric": metric,
                       "target_bpp": t, "value": v, "frames": int(part["frames"].iloc[0])}
                      for t, v in zip(targets, values, strict=True)]
-    return pd.DataFrame(rows, columns=["dataset", "sequence", "entry", "metric", "target_bpp",
+    return _frame(rows, ["dataset", "sequence", "entry", "metric", "target_bpp",
                                        "value", "frames"])
 
 
@@ -65,7 +76,7 @@ def dataset_level(seq_values: pd.DataFrame, sequences: dict[str, int]) -> pd.Dat
         value = float((part["value"] * weights).sum() / weights.sum()) if complete else np.nan
         rows.append({"dataset": dataset, "entry": entry, "metric": metric,
                      "target_bpp": target, "value": value})
-    return pd.DataFrame(rows, columns=["dataset", "entry", "metric", "target_bpp", "value"])
+    return _frame(rows, ["dataset", "entry", "metric", "target_bpp", "value"])
 
 
 def set_level(rd: pd.DataFrame, metrics: list[str], targets: tuple[float, ...]) -> pd.DataFrame:
@@ -79,7 +90,7 @@ def set_level(rd: pd.DataFrame, metrics: list[str], targets: tuple[float, ...]) 
             values = interpolate_at(part["bpp"].to_numpy(), part[metric].to_numpy(), goal)
             rows += [{"dataset": dataset, "entry": entry, "metric": metric, "target_bpp": t,
                       "value": v} for t, v in zip(targets, values, strict=True)]
-    return pd.DataFrame(rows, columns=["dataset", "entry", "metric", "target_bpp", "value"])
+    return _frame(rows, ["dataset", "entry", "metric", "target_bpp", "value"])
 
 
 def wide(long: pd.DataFrame, metric: str) -> pd.DataFrame:

@@ -27,8 +27,15 @@ from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.video_io import FrameChunk
 
-BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "methods.causal_diffusion.adapter",
-                   "baselines.external")
+BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "baselines.external")
+# Built-in modules whose import is heavy (torch and the model code), with the methods each
+# registers: one is imported only when one of its methods is asked for, or when every name is
+# listed, so a run of the codecs does not pay for it. A test checks each module registers
+# exactly these names.
+DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
+    "methods.causal_diffusion.adapter": ("lowres-bicubic", "cdm-teacher", "frame-diffusion",
+                                         "causal-diffusion", "semantic-only"),
+}
 
 
 class MethodKind(StrEnum):
@@ -192,10 +199,11 @@ def register_prefix(prefix: str, names: Callable[[], list[str]]) -> Callable:
     return wrap
 
 
-def _load_modules() -> None:
-    """Import the built-in adapters and any plugin modules named in $ULVR_PLUGINS (once each)."""
+def _load_modules(*deferred: str) -> None:
+    """Import the light built-in adapters, any plugin modules named in $ULVR_PLUGINS and the
+    named deferred modules (once each)."""
     plugins = [m.strip() for m in os.environ.get("ULVR_PLUGINS", "").split(",") if m.strip()]
-    for module in (*BUILTIN_MODULES, *plugins):
+    for module in (*BUILTIN_MODULES, *plugins, *deferred):
         if module in _imported:
             continue
         _imported.add(module)
@@ -207,13 +215,16 @@ def _load_modules() -> None:
 
 def method_names() -> list[str]:
     """Names of all registered methods, and those of prefixed families found here."""
-    _load_modules()
+    _load_modules(*DEFERRED_MODULES)
     return sorted({*_REGISTRY, *(n for _, names in _PREFIXES.values() for n in names())})
 
 
 def create_method(name: str, **options: object) -> Method:
     """Instantiate a registered method by name."""
     _load_modules()
+    if name not in _REGISTRY:   # a deferred module's, or unknown: then every name is loaded
+        owner = [m for m, names in DEFERRED_MODULES.items() if name in names]
+        _load_modules(*(owner or DEFERRED_MODULES))
     prefix = next((p for p in _PREFIXES if name.startswith(p)), None)
     if name in _REGISTRY:
         check_options(name, _REGISTRY[name], options)

@@ -14,9 +14,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:   # pandas loads with the first table, not on `ulvr run`'s path
+    import pandas as pd
 
 from benchmark.errors import UlvrError
 
@@ -109,6 +112,8 @@ class ResultStore:
             raise UlvrError(f"no result records under '{self.root}': run 'ulvr run' first "
                             "or point to the folder that holds them")
         self.warn_unreadable()
+        import pandas as pd
+
         frame = pd.DataFrame(rows)
         if not include_failed:
             frame = frame[frame["status"] == STATUS_OK]

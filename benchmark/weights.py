@@ -19,9 +19,10 @@ import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:   # annotations only: locating weights must not import torch
+    import torch
 
 # The only globals a pickle of plain numpy arrays needs. Dicts, lists, tuples, strings and
 # numbers are built by pickle opcodes and need no globals at all.

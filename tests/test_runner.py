@@ -181,3 +181,25 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as fh:            # a zombie is dead too
         return fh.read().split(") ")[-1][:1] != "Z"
+
+
+def test_deferred_modules_register_exactly_their_listed_methods():
+    """The registry's table of heavy modules names what each registers (no drift), and a run of
+    the codecs alone never imports torch."""
+    import importlib
+
+    from benchmark import registry
+
+    for module, names in registry.DEFERRED_MODULES.items():
+        before = set(registry._REGISTRY)
+        importlib.import_module(module)
+        registry.method_names()
+        mine = {n for n, f in registry._REGISTRY.items() if f.__module__ == module}
+        assert mine == set(names), module
+        assert set(names) <= set(registry._REGISTRY) and before <= set(registry._REGISTRY)
+    code = ("import sys; from benchmark.registry import create_method; "
+            "create_method('x265'); create_method('mbt2018-mean-local'); "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "False"
