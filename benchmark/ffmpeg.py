@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -68,7 +69,18 @@ _FPS_RE = re.compile(r"(?P<fps>[\d.]+) (?:fps|tbr)")
 
 
 def probe(path: str) -> StreamInfo:
-    """Probe a video file with `ffmpeg -i` (imageio-ffmpeg ships no ffprobe)."""
+    """Probe a video file with `ffmpeg -i` (imageio-ffmpeg ships no ffprobe); a file probed
+    before and unchanged since (same size and modification time) is not probed again: a
+    sequence's source is read by every job."""
+    try:
+        stat = os.stat(path)
+    except OSError:   # not a local file (or gone): probe it, remember nothing
+        return _probe.__wrapped__(str(path), 0, 0)
+    return _probe(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe(path: str, size: int, mtime_ns: int) -> StreamInfo:
     proc = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(path)],
                           capture_output=True, text=True)
     for line in proc.stderr.splitlines():

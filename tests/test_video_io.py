@@ -189,3 +189,28 @@ def test_raw_yuv_segment_reads_the_right_frames(carphone, tmp_path):
     y = _frames(carphone)[0]
     video = RawYuvVideo(str(path), 176, 144, 30.0, 8, 2, start=3)
     np.testing.assert_array_equal(next(video.chunks()).yuv()[0], y[3:5])
+
+
+def test_an_unchanged_file_is_probed_once_and_a_rewritten_one_again(carphone, tmp_path,
+                                                                    monkeypatch):
+    import os
+    import subprocess
+
+    from benchmark import ffmpeg
+
+    path = tmp_path / "c.y4m"
+
+    def write(depth: int) -> None:
+        with Y4MWriter(path, carphone.width, carphone.height, carphone.fps, depth) as writer:
+            for chunk in carphone.frames():
+                writer.write(chunk)
+
+    write(8)
+    calls = []
+    real = subprocess.run
+    monkeypatch.setattr(ffmpeg.subprocess, "run", lambda *a, **k: calls.append(a) or real(*a, **k))
+    first = ffmpeg.probe(str(path))
+    assert ffmpeg.probe(str(path)) == first and len(calls) == 1
+    write(10)
+    os.utime(path, ns=(1, 1))                   # a new modification time, whatever the clock
+    assert ffmpeg.probe(str(path)).pix_fmt != first.pix_fmt and len(calls) == 2
