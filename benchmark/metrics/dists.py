@@ -28,7 +28,7 @@ from benchmark.errors import UlvrError
 from benchmark.featcache import FeatureCache
 from benchmark.metrics import lpips as lpips_metric
 from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.metrics.siamese import PairScorer
+from benchmark.metrics.siamese import MAX_BATCH_PIXELS, PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 from benchmark.weights import find_package_file
@@ -104,6 +104,7 @@ class DistsNet:
     normalised to sum 1, and 1 minus their sum. Equal to the module's forward."""
 
     C1 = C2 = 1e-6     # DISTS' stabilising constants
+    pixels_per_batch = MAX_BATCH_PIXELS   # VGG's first stage keeps full resolution
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
@@ -158,7 +159,7 @@ def to_unit_rgb(frames: np.ndarray, device: str | torch.device) -> torch.Tensor:
         raise ValueError(f"expected uint8 frames (n, H, W, 3), got {frames.dtype} "
                          f"{tuple(frames.shape)}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
-    return x.permute(0, 3, 1, 2).contiguous().float() / 255.0
+    return x.permute(0, 3, 1, 2).float() / 255.0   # channels-last, as LPIPS's input
 
 
 @lru_cache(maxsize=2)

@@ -33,7 +33,7 @@ import benchmark.torch_setup  # noqa: F401  (before the lpips package imports to
 from benchmark.errors import UlvrError
 from benchmark.featcache import FeatureCache
 from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.metrics.siamese import PairScorer
+from benchmark.metrics.siamese import MAX_BATCH_PIXELS, STRIDE_4_BATCH_PIXELS, PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 from benchmark.weights import cached_state_dict, find_package_file, unpickle_numpy
@@ -217,7 +217,8 @@ def to_model_input(frames: np.ndarray, device: str | torch.device) -> torch.Tens
         raise ValueError(f"expected uint8 frames (n, H, W, 3), got {frames.dtype} "
                          f"{tuple(frames.shape)}")
     x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
-    return x.permute(0, 3, 1, 2).contiguous().float() / 127.5 - 1.0
+    # the frames' own HWC layout is channels-last: oneDNN convolves it faster than NCHW
+    return x.permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 class LpipsNet:
@@ -225,10 +226,11 @@ class LpipsNet:
     scaling layer, backbone and unit normalisation per image; squared differences, the v0.1
     linear heads, spatial mean and sum over layers on a pair. Equal to the module's forward."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
+    def __init__(self, model: torch.nn.Module, net: str = "alex") -> None:
         import lpips as lpips_package
 
         self.model = model
+        self.pixels_per_batch = STRIDE_4_BATCH_PIXELS if net == "alex" else MAX_BATCH_PIXELS
         self._normalize = lpips_package.normalize_tensor
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -251,7 +253,7 @@ class LpipsDistance:
         self.device = torch.device(device)
         self.model = load_lpips(net, self.device)
         self.weights_sha256: str = self.model.weights_sha256
-        self.scorer = PairScorer(LpipsNet(self.model), to_model_input, self.device, "LPIPS",
+        self.scorer = PairScorer(LpipsNet(self.model, net), to_model_input, self.device, "LPIPS",
                                  {**self.protocol(), "features": "normalised, per layer"},
                                  FeatureCache(f"lpips-{net}"))
 
