@@ -148,11 +148,12 @@ def _rate_view(part: pd.DataFrame, fvd: pd.DataFrame, dataset: str,
             "sequences": dict(per_sequence), "warnings": warnings, "dataset_warnings": shared}
 
 
-def _jobs(frame: pd.DataFrame, by_path: dict[str, dict], store: ResultStore, dataset: str,
-          budget: int) -> tuple[dict, dict, list[str]]:
-    """Per sequence and entry, every successful job's rates, per-frame values and preview;
-    the reference previews; notes on what the budget left out."""
-    part = frame[(frame["dataset"] == dataset) & (frame["status"] == STATUS_OK)]
+def _jobs(part: pd.DataFrame, by_path: dict[str, dict], store: ResultStore, dataset: str,
+          budget: int) -> tuple[dict, dict, list[str], int]:
+    """Per sequence and entry, every successful job of one dataset's `part`: rates, per-frame
+    values and preview (within `budget` bytes of previews); the reference previews; notes on
+    what the budget left out; the bytes spent."""
+    part = part[part["status"] == STATUS_OK]
     jobs: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     references: dict[str, str] = {}
     notes, spent = [], 0
@@ -174,9 +175,9 @@ def _jobs(frame: pd.DataFrame, by_path: dict[str, dict], store: ResultStore, dat
         elif preview.is_file():
             notes.append(f"{r['entry']} / {r['sequence']} / {r['rate_point']}")
         jobs[r["sequence"]][r["entry"]].append(job)
-    left_out = [f"{len(notes)} preview frame(s) over the page's {budget // 2**20} MiB budget are "
-                "not embedded; `ulvr report --sequence NAME` writes their grid"] if notes else []
-    return {s: dict(v) for s, v in jobs.items()}, references, left_out
+    left_out = [f"{len(notes)} preview frame(s) over the page's preview budget are not "
+                "embedded; `ulvr report --sequence NAME` writes their grid"] if notes else []
+    return {s: dict(v) for s, v in jobs.items()}, references, left_out, spent
 
 
 def _entries(frame: pd.DataFrame) -> dict[str, dict]:
@@ -204,7 +205,8 @@ def page_data(store: ResultStore, targets: tuple[float, ...] = matched.DEFAULT_T
         fvd = fvd_table([r for r in records if r.get("dataset") == dataset], part, min_clips)
         views = {name: _rate_view(with_rate(part, name), fvd, dataset, targets, x_axis,
                                   bd_method) for name in RATES}
-        jobs, references, notes = _jobs(entries.frame, by_path, store, dataset, preview_budget)
+        jobs, references, notes, spent = _jobs(part, by_path, store, dataset, preview_budget)
+        preview_budget -= spent   # the budget is the whole page's, over every dataset
         datasets[dataset] = {"entries": _entries(part),
                              "sequences": sorted(part["sequence"].unique()),
                              "rates": views, "jobs": jobs, "reference_previews": references,
