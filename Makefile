@@ -7,15 +7,16 @@ OUT    ?= results/embedded
 JOBS   ?= 2
 # the metric table's default set (benchmark/metrics/table.py): every method gets every one
 METRICS ?= default
-# classical codecs, the neural baseline trained here (baselines/checkpoints/), the proposed
-# decoder with its teacher and trivial receiver, and the generative and semantic baselines
-# (methods/causal_diffusion/checkpoints/)
-METHODS ?= x264,x265,vvenc,svtav1,aom,mbt2018-mean-local,lowres-bicubic,causal-diffusion,cdm-teacher,frame-diffusion,semantic-only
+# the methods and rate points (benchmark/suites.py; `ulvr list suites`): `demo` is every method
+# kind (classical codecs, the neural baseline trained here, the proposed decoder with its
+# teacher and trivial receiver, the generative and semantic baselines) on a thinned set of
+# points; `full` (make demo-full) is every default point, what the reference results hold
+SUITE ?= demo
 
 BROWSER_STAMP := $(VENV)/.browser
 BROWSER_LOG   := $(VENV)/browser-install.log
 
-.PHONY: install browser demo test test-all lint clean
+.PHONY: install browser demo demo-full test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -55,8 +56,12 @@ $(BROWSER_STAMP): | $(STAMP)
 browser: $(BROWSER_STAMP)
 
 demo: install
-	$(BIN)/ulvr run --dataset embedded --methods $(METHODS) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
+	$(BIN)/ulvr run --dataset embedded --suite $(SUITE) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
+
+# every default rate point of the demo's methods: the reference results (results/reference/)
+demo-full:
+	$(MAKE) demo SUITE=full
 
 lint: install
 	$(BIN)/ruff check .

@@ -98,7 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     for name in metrics:
         metric_class(name)
     executor = _executor(args)
-    methods = _csv(args.methods)
+    methods, points = _methods_and_points(args)
     options = _dotted_options(args.option)
     metric_options = _dotted_options(args.metric_option, "--metric-option", "fvd.stride=8")
     for name in methods:
@@ -110,10 +110,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     whole = load_dataset(args.dataset, args.data_root, max_frames=args.frames) \
         if args.sequences else dataset
     store = ResultStore(args.out)
-    jobs = plan_jobs(list(dataset.sequences), methods, metrics, options,
-                     rate_points=_csv(args.rate_points) if args.rate_points else None,
-                     device=args.device, metric_options=metric_options,
-                     dataset_sequences=list(whole.sequences))
+    jobs = [job for name in methods
+            for job in plan_jobs(list(dataset.sequences), [name], metrics, options,
+                                 rate_points=points[name], device=args.device,
+                                 metric_options=metric_options,
+                                 dataset_sequences=list(whole.sequences))]
     # reference-side features (benchmark.featcache) live beside the store unless set elsewhere
     with cache_beside(store.feature_cache_dir):
         summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
@@ -133,6 +134,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"report: {report_dir} ({len(files)} files; leaderboard page: "
               f"{report_dir / 'index.html'})")
     return summary.exit_code
+
+
+DEFAULT_METHODS = "x264,x265,vvenc,svtav1,aom"
+
+
+def _methods_and_points(args: argparse.Namespace) -> tuple[list[str], dict[str, list | None]]:
+    """The run's methods and each one's rate point labels (None: all): from --suite, or from
+    --methods and --rate-points (the same labels for every method)."""
+    if args.suite is None:
+        methods = _csv(args.methods or DEFAULT_METHODS)
+        labels = _csv(args.rate_points) if args.rate_points else None
+        return methods, {name: labels for name in methods}
+    from benchmark.suites import get_suite
+
+    if args.methods or args.rate_points:
+        raise UlvrError("--suite sets the methods and rate points: drop --methods and "
+                        "--rate-points, or drop --suite")
+    suite = get_suite(args.suite)
+    return list(suite.methods), {name: suite.rate_points(name) for name in suite.methods}
 
 
 def _study(results: str, folder: str | None = None) -> dict | None:
@@ -192,7 +212,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """List methods, metrics or datasets with their availability."""
+    """List methods, metrics, datasets or suites (methods with availability)."""
     if args.what == "methods":
         from benchmark.registry import create_method, method_names
 
@@ -215,6 +235,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{spec.name:12s} {direction:17s} {spec.colour:4s} {level} "
                   f"outputs={','.join(spec.outputs)}{' (default)' if spec.default else ''}"
                   f"  {state}\n{'':12s} {spec.description}")
+    elif args.what == "suites":
+        from benchmark.suites import SUITES
+
+        for name, suite in SUITES.items():
+            print(f"{name}: {suite.description}")
+            for method, labels in suite.methods.items():
+                print(f"  {method:20s} {','.join(labels) if labels else 'all default points'}")
     else:
         from benchmark.manifest import available_datasets, load_manifest
 
@@ -253,7 +280,8 @@ def cmd_regress(args: argparse.Namespace) -> int:
     if not candidate_dir:
         raise UlvrError("give --candidate DIR, or --method NAME (and --checkpoint PATH) to run "
                         "the candidate")
-    result = compare(reference, ResultStore(candidate_dir), parse_tolerances(args.tolerance))
+    result = compare(reference, ResultStore(candidate_dir), parse_tolerances(args.tolerance),
+                     methods=[args.method] if args.method else None, subset=args.subset)
     verdict = write_verdict(result, Path(args.output))
     bad = result[result["regression"]] if len(result) else result
     if len(bad):
@@ -266,7 +294,7 @@ def cmd_regress(args: argparse.Namespace) -> int:
 
 
 def _run_candidate(reference, args: argparse.Namespace, out: str) -> None:
-    """Run the candidate method on the reference's suite, rate points and metrics."""
+    """Run the candidate method on the reference's dataset, rate points and metrics."""
     from benchmark.manifest import load_dataset
     from benchmark.runner import plan_jobs, run_jobs
     from benchmark.store import ResultStore
@@ -277,9 +305,9 @@ def _run_candidate(reference, args: argparse.Namespace, out: str) -> None:
         raise UlvrError(f"the reference results hold no '{args.method}' jobs to compare with")
     records = [r for r in reference.records() if r.get("method") == args.method]
     metrics = tuple(sorted({m for r in records for m in r.get("metric_names", [])}))
-    suite = args.suite or ref["dataset"].iloc[0]
     frames = int(ref["frames"].max())
-    dataset = load_dataset(suite, args.data_root, max_frames=frames)
+    dataset = load_dataset(args.dataset or ref["dataset"].iloc[0], args.data_root,
+                           max_frames=frames)
     options = {args.method: {"checkpoint": args.checkpoint}} if args.checkpoint else {}
     jobs = plan_jobs(list(dataset.sequences), [args.method], metrics, options,
                      rate_points=sorted(set(ref["rate_point"])), device=args.device)
@@ -308,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = add("run", cmd_run)
     run.add_argument("--dataset", default="embedded", help="manifest name or path")
-    run.add_argument("--methods", default="x264,x265,vvenc,svtav1,aom")
+    run.add_argument("--methods", help=f"comma-separated method names (default {DEFAULT_METHODS})")
+    run.add_argument("--suite", help="a named suite of methods and rate points instead of "
+                     "--methods/--rate-points: demo or full ('ulvr list suites')")
     run.add_argument("--metrics", default="psnr,ms-ssim",
                      help="comma-separated metric names; 'default' = the default set "
                      "('ulvr list metrics' marks it)")
@@ -378,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output")
 
     lst = add("list", cmd_list)
-    lst.add_argument("what", choices=("methods", "metrics", "datasets"))
+    lst.add_argument("what", choices=("methods", "metrics", "datasets", "suites"))
 
     regress = add("regress", cmd_regress)
     regress.add_argument("--reference", required=True, help="folder of reference results")
@@ -386,7 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE")
     regress.add_argument("--method", help="run this method as the candidate first")
     regress.add_argument("--checkpoint", help="candidate checkpoint passed to the method")
-    regress.add_argument("--suite", help="dataset to run the candidate on (default: reference's)")
+    regress.add_argument("--dataset", help="dataset to run the candidate on (default: the "
+                         "reference's)")
+    regress.add_argument("--subset", action="store_true", help="compare only the reference "
+                         "jobs the candidate ran (a thinned run, e.g. make demo's suite)")
     regress.add_argument("--data-root")
     regress.add_argument("--jobs", type=_positive_int, default=1)
     regress.add_argument("--device", default="cpu")

@@ -4,9 +4,10 @@ anything worse beyond its tolerance is a regression.
 
 Default tolerances come from the metric table (absolute in the metric's units, direction-aware;
 FVD/KVD relative); `bpp` is relative (0.01 = 1% more bits). A reference job with no successful
-candidate counts too. Each store must hold one configuration per method (the candidate may be
-another configuration than the reference: that is what a new checkpoint is); within it, the
-newest record of a job counts.
+candidate counts too, unless the comparison is restricted to the candidate's jobs (`--subset`,
+for a thinned run) or to one method (`--method`). Each store must hold one configuration per
+method (the candidate may be another configuration than the reference: that is what a new
+checkpoint is); within it, the newest record of a job counts.
 """
 
 from __future__ import annotations
@@ -105,10 +106,22 @@ def _compare_rows(ref: pd.DataFrame, cand: pd.DataFrame, keys: list[str], metric
 
 
 def compare(reference: ResultStore, candidate: ResultStore,
-            tolerances: dict[str, tuple[float, bool]]) -> pd.DataFrame:
-    """One row per (job or set, metric) compared, with the verdict in 'regression'."""
+            tolerances: dict[str, tuple[float, bool]], methods: list[str] | None = None,
+            subset: bool = False) -> pd.DataFrame:
+    """One row per (job or set, metric) compared, with the verdict in 'regression'.
+
+    `methods`: compare only these methods' reference jobs (a candidate run of one method).
+    `subset`: compare only the reference jobs the candidate has a record of, failed or not (a
+    thinned run such as `make demo` against the full reference); otherwise every reference job
+    must be in the candidate."""
     ref, ref_records = _one_config(reference, "reference")
     cand, cand_records = _one_config(candidate, "candidate")
+    if methods is not None:
+        ref = ref[ref["method"].isin(methods)]
+    if subset:
+        held = {(r.get("dataset"), r.get("sequence"), r.get("method"),
+                 (r.get("rate_point") or {}).get("label")) for r in candidate.records()}
+        ref = ref[[tuple(k) in held for k in ref[KEYS].itertuples(index=False)]]
     per_job = [m for m in tolerances if m in ref.columns and m in cand.columns]
     rows = _compare_rows(ref, cand, KEYS, per_job, tolerances)
     ref_set = fvd_table(ref_records, ref.assign(entry=ref["method"]))

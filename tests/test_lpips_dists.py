@@ -298,3 +298,31 @@ def test_batch_size_and_layout_do_not_change_the_scores(name: str, frames: np.nd
     assert siamese.frames_per_batch(*frames.shape[1:3], siamese.STRIDE_4_BATCH_PIXELS) > 1
     np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(batched, nchw, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["lpips-alex", "dists"])
+def test_held_frames_reuse_their_features(name: str, frames: np.ndarray, distorted: np.ndarray,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reconstruction that holds pictures (each frame repeated, as a temporally resampled
+    codec shows them) goes through the network once per distinct picture, also across calls,
+    and scores as it does without the reuse; tLP's consecutive pairs likewise."""
+    from benchmark.metrics import siamese
+
+    monkeypatch.setenv("ULVR_FEATURE_CACHE_GB", "0")
+    distance = (lpips_metric.LpipsDistance("alex") if name == "lpips-alex"
+                else dists_metric.DistsScore())
+    scorer = distance.scorer
+    held = np.repeat(distorted[:3], 3, axis=0)               # 9 frames, 3 distinct pictures
+    reference = np.resize(frames, held.shape)                # the reference frames, cycled
+    scorer._held, scorer.network_frames = None, 0
+    reused = np.concatenate([distance(reference[:4], held[:4]), distance(reference[4:], held[4:])])
+    assert scorer.network_frames == 3                        # the 2nd call starts with a held one
+    pairs = scorer.consecutive(held)
+    monkeypatch.setattr(siamese, "HELD_FEATURE_BYTES", -1)   # nothing kept across calls
+    monkeypatch.setattr(np, "array_equal", lambda *args: False)   # no frame counts as held
+    scorer._held, scorer.network_frames = None, 0
+    fresh = np.concatenate([distance(reference[:4], held[:4]), distance(reference[4:], held[4:])])
+    assert scorer.network_frames == 9
+    np.testing.assert_allclose(reused, fresh, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pairs, scorer.consecutive(held), rtol=1e-5, atol=1e-6)
+    assert np.count_nonzero(np.abs(pairs) < 1e-6) == 6       # a held picture against itself

@@ -44,14 +44,43 @@ def test_identical_results_pass_and_planted_regression_fails(tmp_path, carphone)
                  "--output", str(out)]) == 1
 
 
+def test_subset_compares_only_the_candidate_s_jobs(tmp_path, carphone):
+    """A thinned candidate (make demo against the full reference) passes with --subset; its
+    jobs are still compared, and without --subset the jobs it did not run are regressions."""
+    ref = _reference(tmp_path, carphone)
+    out = tmp_path / "verdict.json"
+    assert main(["regress", "--reference", str(ref), "--candidate", str(ref),
+                 "--output", str(out)]) == 0
+    both = json.loads(out.read_text())["compared"]     # bpp and every output, of 2 jobs
+    cand = tmp_path / "cand"
+    shutil.copytree(ref, cand)
+    next((cand / "records").rglob("qp42__*.json")).unlink()
+    assert main(["regress", "--reference", str(ref), "--candidate", str(cand),
+                 "--output", str(out)]) == 1
+    assert main(["regress", "--reference", str(ref), "--candidate", str(cand), "--subset",
+                 "--output", str(out)]) == 0
+    assert 2 * json.loads(out.read_text())["compared"] == both   # qp51-d4's, all of them
+    path = next((cand / "records").rglob("qp51-d4__*.json"))
+    record = json.loads(path.read_text())
+    record["metrics"]["psnr-rgb"] -= 0.5
+    path.write_text(json.dumps(record))
+    assert main(["regress", "--reference", str(ref), "--candidate", str(cand), "--subset",
+                 "--output", str(out)]) == 1
+
+
 def test_regress_runs_the_candidate_itself(tmp_path, carphone):
     ref = _reference(tmp_path, carphone)
     out = tmp_path / "verdict.json"
-    code = main(["regress", "--reference", str(ref), "--method", "x265", "--suite", "embedded",
+    code = main(["regress", "--reference", str(ref), "--method", "x265", "--dataset", "embedded",
                  "--candidate", str(tmp_path / "run"), "--output", str(out)])
     verdict = json.loads(out.read_text())
     # the run covers all 3 embedded sequences; those in the reference are compared
     assert code == 0 and verdict["passed"] and verdict["compared"] > 0
+    # another method in the reference is not the candidate's to match
+    jobs = plan_jobs([carphone], ["x264"], ("psnr", "ms-ssim"), rate_points=["qp42"])
+    assert run_jobs(jobs, ResultStore(ref), progress=False).ok == 1
+    assert main(["regress", "--reference", str(ref), "--method", "x265", "--dataset", "embedded",
+                 "--candidate", str(tmp_path / "run"), "--output", str(out)]) == 0
 
 
 def test_committed_reference_results_are_complete():

@@ -1,11 +1,18 @@
 """Two-tower image metrics (LPIPS, DISTS) split into per-image features and a distance head, so
-that the reference side is computed once per sequence and protocol, not once per job.
+that the reference side is computed once per sequence and protocol, not once per job, and a
+held picture (a reconstructed frame equal to the one before it) once per run of repeats.
 
 Both networks compare the features of two images that each tower computes alone. The reference
 frames are the same in every job of a sequence: their features are kept in the feature cache
 (`benchmark.featcache`), keyed by the network's protocol and the exact frame bytes, and only the
 reconstruction's are computed. Values are the same bits with or without the cache: the head sees
 the same float32 features either way.
+
+At ultra-low rates many reconstructions repeat frames: temporally resampled codecs hold each
+coded picture (`-tT` points), and the proposed sender's texture changes once per key interval.
+A reconstructed frame byte-identical to the previous one reuses that frame's features (they are
+a deterministic function of the bytes), so it costs the head only; the features of the last
+frame are kept for the next call when they take at most HELD_FEATURE_BYTES.
 
 Frames go through a network a few at a time, at most its `pixels_per_batch` pixels per batch
 (MAX_BATCH_PIXELS for a network whose first stage keeps full resolution): the largest activation
@@ -26,6 +33,9 @@ from benchmark.featcache import FeatureCache, feature_key
 # 64 float32 channels of a batch of this many pixels take 16 MiB (under benchmark.alloc's 32 MiB)
 MAX_BATCH_PIXELS = 1 << 16
 STRIDE_4_BATCH_PIXELS = 1 << 20   # the same bound for a first stage at stride 4 (AlexNet)
+# the last frame's features are kept for a held frame in the next call up to this size (VGG's of
+# one 1080p frame take 1 GiB: not kept, so streaming memory stays flat)
+HELD_FEATURE_BYTES = 256 << 20
 
 Convert = Callable[[np.ndarray, torch.device], torch.Tensor]
 
@@ -68,9 +78,39 @@ class PairScorer:
                                                        "device": device.type,
                                                        "layout": "channels-last"}
         self.cache = cache if cache is not None or protocol is None else FeatureCache(what.lower())
+        self._held: tuple[np.ndarray, list[torch.Tensor]] | None = None   # last frame, features
+        self.network_frames = 0   # frames the network has seen (reconstructions; for tests)
 
     def _features(self, frames: np.ndarray) -> list[torch.Tensor]:
         return self.net.features(self.convert(frames, self.device))
+
+    def _reconstruction_features(self, frames: np.ndarray) -> list[torch.Tensor]:
+        """Features of consecutive reconstructed frames; a frame equal to the one before it
+        (also the previous call's last frame) reuses that frame's features."""
+        held = self._held
+        before = held[0] if held is not None else None
+        rows, fresh = np.empty(len(frames), dtype=np.int64), []
+        offset = 0 if held is None else 1          # row 0 of the pool: the held features
+        for j, frame in enumerate(frames):
+            if before is not None and np.array_equal(frame, before):
+                rows[j] = rows[j - 1] if j else 0
+            else:
+                rows[j] = offset + len(fresh)
+                fresh.append(j)
+            before = frame
+        self.network_frames += len(fresh)
+        if len(fresh) == len(frames):
+            feats = self._features(frames)
+        else:
+            parts = ([held[1]] if held is not None else []) + \
+                ([self._features(frames[fresh])] if fresh else [])
+            pool = [torch.cat(layer) for layer in zip(*parts, strict=True)]
+            index = torch.from_numpy(rows).to(pool[0].device)
+            feats = [layer.index_select(0, index) for layer in pool]
+        last = [f[-1:].clone() for f in feats]
+        size = sum(f.numel() * f.element_size() for f in last)
+        self._held = (frames[-1].copy(), last) if size <= HELD_FEATURE_BYTES else None
+        return feats
 
     def _reference_features(self, frames: np.ndarray) -> list[torch.Tensor]:
         if self.cache is None or self.protocol is None:
@@ -91,7 +131,7 @@ class PairScorer:
         with torch.inference_mode():
             for i in range(0, len(a), step):
                 ref = self._reference_features(a[i:i + step])
-                rec = self._features(b[i:i + step])
+                rec = self._reconstruction_features(b[i:i + step])
                 out.append(self.net.head(ref, rec).reshape(-1).double().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0)
 
@@ -104,7 +144,7 @@ class PairScorer:
         carry: list[torch.Tensor] | None = None
         with torch.inference_mode():
             for i in range(0, len(frames), step):
-                feats = self._features(frames[i:i + step])
+                feats = self._reconstruction_features(frames[i:i + step])
                 if carry is not None:
                     feats = [torch.cat([c, f]) for c, f in zip(carry, feats, strict=True)]
                 if len(feats[0]) > 1:

@@ -114,7 +114,7 @@ class DiffusionReceiver(SenderMethod):
 
     def __init__(self, checkpoint: str | None = None, steps: int | None = None,
                  seed: int = 0, noise: str | None = None, consistency: str | None = None,
-                 **options: object) -> None:
+                 detail: float = 1.0, **options: object) -> None:
         self.checkpoint = str(checkpoint or CHECKPOINT_DIR / self.default_checkpoint)
         self.steps = int(steps or self.checkpoint_steps() or self.default_steps)
         self.seed = int(seed)
@@ -130,6 +130,11 @@ class DiffusionReceiver(SenderMethod):
                             f"{', '.join(CONSISTENCY_MODES)}")
         if self.consistency != "none":          # no projection is implied (older records)
             options["consistency"] = self.consistency
+        self.detail = float(detail)
+        if not 0.0 <= self.detail <= 4.0:
+            raise UlvrError(f"detail {detail} is outside 0..4: it scales the generated residual")
+        if self.detail != 1.0:                  # the model's own residual is implied
+            options["detail"] = self.detail
         super().__init__(checkpoint=self.checkpoint, steps=self.steps, seed=self.seed, **options)
         self._model = None
 
@@ -173,7 +178,11 @@ class DiffusionReceiver(SenderMethod):
     def finish(self, x0: torch.Tensor, restoration: torch.Tensor, tx: Transmission,
                size: tuple[int, int]) -> np.ndarray:
         """uint8 frames from a decoded block (1, T, 3, H', W'): the low-frequency projection
-        onto the texture frame when asked (methods/causal_diffusion/consistency.py), unpadded."""
+        onto the texture frame when asked (methods/causal_diffusion/consistency.py), unpadded;
+        `detail` scales the generated residual over the texture frame first (1: as generated)."""
+        if self.detail != 1.0 and tx.params.texture:
+            base = restoration[:, :, :3].float()
+            x0 = base + self.detail * (x0.float() - base)
         if self.consistency == "lowpass" and tx.params.texture:
             x0 = keep_low_frequencies(x0.float(), restoration[:, :, :3].float(),
                                       tx.params.downscale)
