@@ -120,3 +120,28 @@ def test_student_decodes_with_the_cache_source_it_was_distilled_for(tiny_cdm, tm
     assert clean.cache_from == "clean" and "cache_from" not in clean.options
     with pytest.raises(UlvrError, match="cache_from 'both'"):
         create_method("causal-diffusion", checkpoint=str(out), cache_from="both")
+
+
+def test_detail_scales_the_generated_residual_only():
+    """detail=g returns texture + g * (output - texture) before the projection, leaves a
+    semantic-only decode (no texture frame) alone, is off (1) by default and outside the job
+    key then, and refuses values outside 0..4."""
+    from types import SimpleNamespace
+
+    gen = torch.Generator().manual_seed(3)
+    rest = torch.rand(1, 2, 4, 8, 8, generator=gen) * 2 - 1          # (1, T, 3 + age, H, W)
+    x0 = (rest[:, :, :3] + 0.1 * torch.randn(1, 2, 3, 8, 8, generator=gen)).clamp(-1, 1)
+    textured = SimpleNamespace(params=SimpleNamespace(texture=True, downscale=4))
+    plain = create_method("causal-diffusion", consistency="none")
+    sharp = create_method("causal-diffusion", consistency="none", detail=2.0)
+    assert plain.detail == 1.0 and "detail" not in plain.options
+    assert sharp.options["detail"] == 2.0 and sharp.config() != plain.config()
+    expected = rest[:, :, :3] + 2.0 * (x0 - rest[:, :, :3])
+    out = sharp.finish(x0, rest, textured, (8, 8))
+    want = plain.finish(expected, rest, textured, (8, 8))
+    assert (out.astype(int) - want.astype(int)).__abs__().max() <= 1
+    semantic = SimpleNamespace(params=SimpleNamespace(texture=False, downscale=1))
+    assert (sharp.finish(x0, rest, semantic, (8, 8)) == plain.finish(x0, rest, semantic,
+                                                                     (8, 8))).all()
+    with pytest.raises(UlvrError, match="detail 5"):
+        create_method("causal-diffusion", detail=5)

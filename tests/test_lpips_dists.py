@@ -318,8 +318,7 @@ def test_held_frames_reuse_their_features(name: str, frames: np.ndarray, distort
     reused = np.concatenate([distance(reference[:4], held[:4]), distance(reference[4:], held[4:])])
     assert scorer.network_frames == 3                        # the 2nd call starts with a held one
     pairs = scorer.consecutive(held)
-    monkeypatch.setattr(siamese, "HELD_FEATURE_BYTES", -1)   # nothing kept across calls
-    monkeypatch.setattr(np, "array_equal", lambda *args: False)   # no frame counts as held
+    monkeypatch.setattr(siamese, "REUSE_HELD", False)       # every frame through the network
     scorer._held, scorer.network_frames = None, 0
     fresh = np.concatenate([distance(reference[:4], held[:4]), distance(reference[4:], held[4:])])
     assert scorer.network_frames == 9

@@ -84,7 +84,7 @@ def test_regress_runs_the_candidate_itself(tmp_path, carphone):
 
 
 def test_committed_reference_results_are_complete():
-    """results/reference/embedded holds the demo's whole suite (make demo): 5 classical codecs x
+    """results/reference/embedded holds the full suite (make demo-full): 5 classical codecs x
     8 rate points, the neural baseline x 4, the proposed method's family (5 methods) x 3, on 3
     sequences; every job succeeded and has every output of the default metric set."""
     from pathlib import Path

@@ -36,6 +36,7 @@ STRIDE_4_BATCH_PIXELS = 1 << 20   # the same bound for a first stage at stride 4
 # the last frame's features are kept for a held frame in the next call up to this size (VGG's of
 # one 1080p frame take 1 GiB: not kept, so streaming memory stays flat)
 HELD_FEATURE_BYTES = 256 << 20
+REUSE_HELD = True   # False: every frame through the network (benchmark.perf.held_frames)
 
 Convert = Callable[[np.ndarray, torch.device], torch.Tensor]
 
@@ -87,6 +88,9 @@ class PairScorer:
     def _reconstruction_features(self, frames: np.ndarray) -> list[torch.Tensor]:
         """Features of consecutive reconstructed frames; a frame equal to the one before it
         (also the previous call's last frame) reuses that frame's features."""
+        if not REUSE_HELD:
+            self.network_frames += len(frames)
+            return self._features(frames)
         held = self._held
         before = held[0] if held is not None else None
         rows, fresh = np.empty(len(frames), dtype=np.int64), []
