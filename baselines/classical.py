@@ -144,8 +144,11 @@ class FfmpegCodec(Method):
                     *self.encoder_args(qp, sequence.fps), "-f", self.muxer, str(bitstream)]
         encode_s = self._encode(enc_cmd, sequence)
         streams, decode_input = {"video": bitstream}, bitstream
+        timings = {"encode_s": encode_s}
         if self.parameter_sets == "out-of-band":
+            start = time.perf_counter()
             streams, decode_input = self._out_of_band(enc_cmd, sequence, bitstream, workdir)
+            timings["parameter_sets_s"] = time.perf_counter() - start   # the receiver's ffmpeg
 
         post = []
         if (coded_w, coded_h) != (scaled_w, scaled_h):
@@ -170,7 +173,7 @@ class FfmpegCodec(Method):
             hold_chunks(video.chunks(), interval, output.num_frames)
         return Reconstruction(
             streams=streams, frames=frames,
-            timings={"encode_s": encode_s, "decode_s": decode_s},
+            timings={**timings, "decode_s": decode_s},
             commands=[_shell(enc_cmd), _shell([ffmpeg_exe(), *dec_args])],
             info={"coded_width": coded_w, "coded_height": coded_h, "downscale": factor,
                   "padding": [coded_w - scaled_w, coded_h - scaled_h],

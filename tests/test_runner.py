@@ -203,3 +203,22 @@ def test_deferred_modules_register_exactly_their_listed_methods():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_png_previews_are_lossless_and_encoded_once_per_content():
+    """A preview PNG decodes to the frame; the same content (every job's reference preview of
+    a sequence) is encoded once and gives the same bytes, a different frame its own."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from benchmark.store import png_bytes
+
+    frame = np.random.default_rng(0).integers(0, 256, (18, 22, 3), dtype=np.uint8)
+    first = png_bytes(frame)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(first))), frame)
+    assert png_bytes(frame.copy()) is first
+    other = frame.copy()
+    other[0, 0, 0] ^= 1
+    assert png_bytes(other) != first
