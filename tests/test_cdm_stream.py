@@ -72,6 +72,43 @@ def test_future_frame_change_leaves_past_output_bit_identical():
     assert not torch.equal(a[:, 3:], b[:, 3:])
 
 
+@pytest.mark.parametrize("cache_from", ["clean", "last-step"])
+def test_recurrent_start_is_the_sampler_from_a_given_first_prediction(cache_from):
+    """A block started from `previous` runs the later steps only: handed the first step's own
+    prediction it decodes exactly as the full sampler does, with one evaluation fewer."""
+    from methods.causal_diffusion.diffusion import sample_times
+
+    model = random_tiny()
+    x, _, sem, res = random_inputs(3)
+    full = StreamingDecoder(model, 2, 1, 4, 0, cache_from)
+    recurrent = StreamingDecoder(model, 2, 1, 4, 0, cache_from)
+    with torch.no_grad():
+        for i in range(3):
+            block = (x[:, i:i + 1], sem[:, i:i + 1], res[:, i:i + 1])
+            ctx = recurrent._ctx(1, write=False)          # the first step reads, never writes
+            t = torch.full((1, 1), sample_times(2)[0])
+            first = model(block[0], t, block[1], block[2], ctx)
+            evals = recurrent.evaluations
+            torch.testing.assert_close(recurrent.decode_block(*block, previous=first),
+                                       full.decode_block(*block), atol=1e-6, rtol=1e-5)
+            assert recurrent.evaluations - evals == (1 if cache_from == "last-step" else 2)
+    with pytest.raises(ValueError, match="recurrent start"):
+        StreamingDecoder(model, 1).decode_block(*block, previous=first)
+
+
+def test_recurrent_option_of_the_student(tiny_cdm):
+    """recurrent=true is part of the job key, needs k >= 2, and is off by default."""
+    from benchmark.errors import UlvrError
+    from benchmark.registry import create_method
+
+    plain = create_method("causal-diffusion")
+    assert not plain.recurrent and "recurrent" not in plain.options
+    on = create_method("causal-diffusion", recurrent=True)
+    assert on.options["recurrent"] is True and on.config() != plain.config()
+    with pytest.raises(UlvrError, match="recurrent=true needs steps >= 2"):
+        create_method("causal-diffusion", recurrent=True, steps=1)
+
+
 def test_cache_stays_within_the_window():
     model = random_tiny()
     x, _, sem, res = random_inputs(8)

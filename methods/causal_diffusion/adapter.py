@@ -274,9 +274,16 @@ class CausalDiffusion(DiffusionReceiver):
     default_consistency = "lowpass"
 
     def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
-                 cache_from: str | None = None, **options: object) -> None:
+                 cache_from: str | None = None, recurrent: bool = False,
+                 **options: object) -> None:
+        if recurrent:                          # off (the first design) is implied
+            options["recurrent"] = True
         super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
         self.block, self.window, self.sinks = int(block), int(window), int(sinks)
+        self.recurrent = bool(recurrent)
+        if self.recurrent and self.steps < 2:
+            raise UlvrError("causal-diffusion: recurrent=true needs steps >= 2 (a stale frame "
+                            "skips the first step)")
         self.cache_from = cache_from or self.distilled().get("cache_from", CACHE_SOURCES[0])
         if self.cache_from not in CACHE_SOURCES:
             raise UlvrError(f"causal-diffusion: cache_from '{self.cache_from}' is not one of "
@@ -299,12 +306,19 @@ class CausalDiffusion(DiffusionReceiver):
 
         decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks,
                                    self.cache_from)
-        first, spent, per_frame = 0, 0.0, []
+        first, spent, per_frame, last = 0, 0.0, [], None
         for items in _blocks(tx.conditions(), self.block):
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
+            # recurrent: a block whose texture is stale (held, age > 0) starts from the frame
+            # decoded when that texture arrived instead of from the first step's prediction
+            # (one hop from it, not a chain: a chain compounds the generated detail)
+            stale = self.recurrent and last is not None and all(c[3] > 0 for c in items)
+            previous = last.expand(-1, len(items), -1, -1, -1) if stale else None
             with torch.no_grad(), self.autocast():
-                out = decoder.decode_block(noise, sem, res)
+                out = decoder.decode_block(noise, sem, res, previous=previous)
+            if not stale:
+                last = out[:, -1:]
             frames = self.finish(out, res, tx, (h, w))
             elapsed = time.perf_counter() - t0
             spent += elapsed
@@ -317,7 +331,7 @@ class CausalDiffusion(DiffusionReceiver):
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,
                 "sinks": self.sinks, "cache_from": self.cache_from, "sampler": "causal-streaming",
-                "consistency": self.consistency}
+                "consistency": self.consistency, "recurrent": self.recurrent}
 
 
 @register("semantic-only")

@@ -43,23 +43,35 @@ class StreamingDecoder:
 
     def decode_block(self, noise: torch.Tensor, semantic: torch.Tensor,
                      restoration: torch.Tensor, detach_cache: bool = True,
-                     exit_step: int | None = None) -> torch.Tensor:
+                     exit_step: int | None = None,
+                     previous: torch.Tensor | None = None) -> torch.Tensor:
         """Clean frames (B, b, 3, H, W) of the next block from its noise and conditions.
 
         `exit_step` (training, Self-Forcing's stochastic exit): run the sampler's steps up to
         that one (0-based) without gradient, return the prediction of that step with gradient,
         and write the cache from it detached; so a rollout trains through one step per block
         at the memory cost of one. With cache_from="last-step" the exit step writes the cache
-        as it runs (training then exits at the last step, as inference does)."""
+        as it runs (training then exits at the last step, as inference does).
+
+        `previous` (a recurrent start, inference only): the clean frames to start from, as if
+        the first step had predicted them; the block then runs the later steps only, from
+        those frames re-noised to the second time (k - 1 evaluations instead of k)."""
         frames = noise.shape[1]
         x, x0 = noise, noise
         times = sample_times(self.steps) + [0.0]
         last = self.steps - 1 if exit_step is None else exit_step
         if not 0 <= last < self.steps:
             raise ValueError(f"exit_step {exit_step} is outside 0..{self.steps - 1}")
+        first = 0
+        if previous is not None:
+            if self.steps < 2 or exit_step is not None:
+                raise ValueError("a recurrent start needs k >= 2 and no exit step")
+            x, first = renoise(noise, previous, times[0], times[1]), 1
         in_step = self.cache_from == "last-step"
         conditions = self.model.encode_conditions(semantic, restoration)   # once per block
         for i, (t_now, t_next) in enumerate(zip(times[:-1], times[1:], strict=True)):
+            if i < first:
+                continue
             t = torch.full(x.shape[:2], t_now, device=x.device)
             with torch.set_grad_enabled(torch.is_grad_enabled()
                                         and (exit_step is None or i == last)):
@@ -76,7 +88,7 @@ class StreamingDecoder:
         if detach_cache:
             self.cache = {k: tuple(v.detach() for v in entry) for k, entry in self.cache.items()}
         self.next_index += frames
-        self.evaluations += (last + 1 + (not in_step)) * frames
+        self.evaluations += (last + 1 - first + (not in_step)) * frames
         return x0
 
 
