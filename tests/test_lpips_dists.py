@@ -325,3 +325,10 @@ def test_held_frames_reuse_their_features(name: str, frames: np.ndarray, distort
     np.testing.assert_allclose(reused, fresh, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(pairs, scorer.consecutive(held), rtol=1e-5, atol=1e-6)
     assert np.count_nonzero(np.abs(pairs) < 1e-6) == 6       # a held picture against itself
+    # the next job's frames, of another size, held too: its own features, never the last job's
+    monkeypatch.setattr(siamese, "REUSE_HELD", True)
+    distance(reference[:1], held[:1])                        # a full-size frame is kept
+    small_ref, small = reference[:4, :-8, :-8], held[:4, :-8, :-8]
+    np.testing.assert_allclose(distance(small_ref, small), [
+        distance(small_ref[i:i + 1], small[i:i + 1])[0] for i in range(4)], rtol=1e-5,
+        atol=1e-6)

@@ -92,6 +92,8 @@ class PairScorer:
             self.network_frames += len(frames)
             return self._features(frames)
         held = self._held
+        if held is not None and not np.array_equal(frames[0], held[0]):
+            held = None       # not this call's first frame (another picture, job or size)
         before = held[0] if held is not None else None
         rows, fresh = np.empty(len(frames), dtype=np.int64), []
         offset = 0 if held is None else 1          # row 0 of the pool: the held features
