@@ -120,7 +120,7 @@ def compare(reference: ResultStore, candidate: ResultStore,
         ref = ref[ref["method"].isin(methods)]
     if subset:
         held = {(r.get("dataset"), r.get("sequence"), r.get("method"),
-                 (r.get("rate_point") or {}).get("label")) for r in candidate.records()}
+                 (r.get("rate_point") or {}).get("label")) for r in cand_records}
         ref = ref[[tuple(k) in held for k in ref[KEYS].itertuples(index=False)]]
     per_job = [m for m in tolerances if m in ref.columns and m in cand.columns]
     rows = _compare_rows(ref, cand, KEYS, per_job, tolerances)

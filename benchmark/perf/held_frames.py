@@ -8,11 +8,9 @@ measured in one run, each case in a fresh process, one thread, the reference cac
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import tempfile
+
+from benchmark.perf.job_profile import run_worker
 
 WORKER = r"""
 import json, sys, time
@@ -46,13 +44,6 @@ CASES = (("x265", "qp51-d8-t4"), ("x265", "qp51-d16-t8"), ("x265", "qp51-d16-t32
          ("x265", "qp51-d4"))
 
 
-def run_case(case: dict, cache: str) -> dict:
-    env = {**os.environ, "ULVR_FEATURE_CACHE": cache, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", WORKER, json.dumps(case)], env=env,
-                         capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sequence", default="bigbuckbunny")
@@ -61,8 +52,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for method, point in CASES:
             case = {"method": method, "rate_point": point, "sequence": args.sequence}
-            off = run_case({**case, "reuse": False}, tmp)
-            on = run_case({**case, "reuse": True}, tmp)
+            off = run_worker(WORKER, {**case, "reuse": False}, tmp)
+            on = run_worker(WORKER, {**case, "reuse": True}, tmp)
             diff = max(abs(off["values"][k] - on["values"][k]) for k in off["values"])
             print(f"{method + ' ' + point:24s} {off['metric_s']:10.1f} {on['metric_s']:8.1f} "
                   f"{off['metric_s'] / on['metric_s']:6.2f}  {diff:.2e}")

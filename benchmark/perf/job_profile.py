@@ -55,13 +55,18 @@ print(json.dumps({"wall": time.perf_counter() - t0, "user": r1.ru_utime - r0.ru_
 """
 
 
-def run_case(case: dict, cache: str, cache_gb: str) -> dict:
-    """One case in a fresh process with the given feature cache folder and bound."""
-    env = {**os.environ, "ULVR_FEATURE_CACHE": cache, "ULVR_FEATURE_CACHE_GB": cache_gb,
-           "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-c", WORKER, json.dumps(case)], env=env,
+def run_worker(worker: str, case: dict, cache: str, **env: str) -> dict:
+    """Run `worker` (Python source reading the case as JSON from argv[1] and printing a JSON
+    line last) in a fresh process, one thread, with this feature cache folder and extra env."""
+    env = {**os.environ, "ULVR_FEATURE_CACHE": cache, "OMP_NUM_THREADS": "1", **env}
+    out = subprocess.run([sys.executable, "-c", worker, json.dumps(case)], env=env,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_case(case: dict, cache: str, cache_gb: str) -> dict:
+    """One case in a fresh process with the given feature cache folder and bound."""
+    return run_worker(WORKER, case, cache, ULVR_FEATURE_CACHE_GB=cache_gb)
 
 
 def main() -> None:
