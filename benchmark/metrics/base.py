@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from benchmark.alloc import release_free_memory
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.metrics.table import METRICS, MetricSpec, metric_spec
@@ -205,6 +206,7 @@ def evaluate(reference: Iterable[FrameChunk], reconstruction: Iterable[FrameChun
             spent[metric.name] += time.perf_counter() - start
         if on_frames:
             on_frames(ref.n)
+        release_free_memory()   # RSS flat in the frame count (benchmark.alloc)
     results = {}
     for metric in metrics:
         start = time.perf_counter()
