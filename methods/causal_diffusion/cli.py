@@ -82,6 +82,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                            "full-parameter baseline it is compared with")
     dist.add_argument("--pseudo-videos", type=int, default=0, metavar="N",
                       help="add N pseudo-videos from package stills to the training clips")
+    dist.add_argument("--noise", default="frame", choices=("frame", "sequence"),
+                      help="the rollouts' noise: a field per frame, or one per clip (as "
+                      "causal-diffusion decodes)")
+    dist.add_argument("--recurrent", action="store_true",
+                      help="held-texture blocks start from the last new-texture block's output "
+                      "(causal-diffusion's recurrent=on)")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
     dist.set_defaults(func=cmd_distill)
@@ -156,7 +162,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
         max_frames=args.max_frames, objective=args.objective, w_l1=args.w_l1,
         w_perceptual=args.w_perceptual, perceptual=args.perceptual,
         w_temporal=args.w_temporal, w_ode=args.w_ode,
-        w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos)
+        w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos,
+        noise=args.noise, recurrent=args.recurrent)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))
     return 0

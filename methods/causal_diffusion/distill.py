@@ -68,6 +68,9 @@ class DistillSettings:
     trainable: str = "temporal"     # or "all": the full-parameter baseline of the time ratio
     pseudo_videos: int = 0          # pseudo-videos from package stills added to the clips
     init: str = ""                  # continue from this student (default: the teacher's copy)
+    noise: str = "frame"            # a noise field per frame, or one per clip ("sequence", as
+    #                                 the student decodes)
+    recurrent: bool = False         # stale blocks start from the last fresh block's output
 
 
 OBJECTIVES = ("self-forcing", "ode")
@@ -170,16 +173,33 @@ def teacher_endpoint(teacher, noise: torch.Tensor, batch: Batch, settings: Disti
 def rollout(student, noise: torch.Tensor, batch: Batch, settings: DistillSettings,
             exits: list[int] | None = None) -> torch.Tensor:
     """The student's streaming rollout over the clip, block by block (inference's procedure);
-    with `exits`, Self-Forcing's: detached cache, gradient through one step per block."""
+    with `exits`, Self-Forcing's: detached cache, gradient through one step per block.
+    `settings.recurrent`: a block whose texture is held (age > 0) starts from the output of the
+    last block whose texture was new, detached (causal-diffusion's recurrent start; a clip that
+    begins on held texture takes its first block as that anchor)."""
     decoder = StreamingDecoder(student, settings.student_steps, settings.block,
                                settings.window, settings.sinks, settings.cache_from)
-    outputs = []
+    outputs, anchor = [], None
     for n, first in enumerate(range(0, settings.frames, settings.block)):
         sl = slice(first, first + settings.block)
-        outputs.append(decoder.decode_block(
+        stale = settings.recurrent and bool((batch.restoration[:, sl, 3] > 0).all())
+        previous = anchor.expand(-1, noise[:, sl].shape[1], -1, -1, -1) \
+            if stale and anchor is not None else None
+        out = decoder.decode_block(
             noise[:, sl], batch.semantic[:, sl], batch.restoration[:, sl],
-            detach_cache=exits is not None, exit_step=None if exits is None else exits[n]))
+            detach_cache=exits is not None, exit_step=None if exits is None else exits[n],
+            previous=previous)
+        if previous is None and (not stale or anchor is None):
+            anchor = out[:, -1:].detach()
+        outputs.append(out)
     return torch.cat(outputs, 1)
+
+
+def rollout_noise(batch: Batch, mode: str) -> torch.Tensor:
+    """The rollout's initial noise: a field per frame, or one per clip ("sequence")."""
+    if mode == "sequence":
+        return torch.randn_like(batch.target[:, :1]).expand_as(batch.target).contiguous()
+    return torch.randn_like(batch.target)
 
 
 def ode_step(student, teacher, batch: Batch, settings: DistillSettings,
@@ -208,10 +228,11 @@ class SelfForcing:
 
     def __call__(self, student, teacher, batch: Batch, settings: DistillSettings,
                  rng: np.random.Generator) -> tuple[torch.Tensor, dict]:
-        noise = torch.randn_like(batch.target)
+        noise = rollout_noise(batch, settings.noise)
         blocks = -(-settings.frames // settings.block)
         exits = [int(e) for e in rng.integers(0, settings.student_steps, size=blocks)]
-        if settings.cache_from == "last-step":   # the cache comes from the last step: exit there
+        if settings.cache_from == "last-step" or settings.recurrent:
+            # the cache comes from the last step, or a recurrent start runs only the last ones
             exits = [settings.student_steps - 1] * blocks
         x = rollout(student, noise, batch, settings, exits)
         gt = batch.target

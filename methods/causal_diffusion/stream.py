@@ -44,7 +44,8 @@ class StreamingDecoder:
     def decode_block(self, noise: torch.Tensor, semantic: torch.Tensor,
                      restoration: torch.Tensor, detach_cache: bool = True,
                      exit_step: int | None = None,
-                     previous: torch.Tensor | None = None) -> torch.Tensor:
+                     previous: torch.Tensor | None = None,
+                     steps: int | None = None) -> torch.Tensor:
         """Clean frames (B, b, 3, H, W) of the next block from its noise and conditions.
 
         `exit_step` (training, Self-Forcing's stochastic exit): run the sampler's steps up to
@@ -55,17 +56,25 @@ class StreamingDecoder:
 
         `previous` (a recurrent start, inference only): the clean frames to start from, as if
         the first step had predicted them; the block then runs the later steps only, from
-        those frames re-noised to the second time (k - 1 evaluations instead of k)."""
+        those frames re-noised to the second time (k - 1 evaluations instead of k).
+
+        `steps` (inference only) runs this block with another number of uniform DDIM steps
+        than the decoder's k (the key frames of a recurrent decode)."""
         frames = noise.shape[1]
         x, x0 = noise, noise
-        times = sample_times(self.steps) + [0.0]
-        last = self.steps - 1 if exit_step is None else exit_step
-        if not 0 <= last < self.steps:
-            raise ValueError(f"exit_step {exit_step} is outside 0..{self.steps - 1}")
+        k = self.steps if steps is None else steps
+        if k != self.steps and (exit_step is not None or previous is not None or k < 1):
+            raise ValueError("a block's own step count needs k >= 1, no exit step and no "
+                             "recurrent start")
+        times = sample_times(k) + [0.0]
+        last = k - 1 if exit_step is None else exit_step
+        if not 0 <= last < k:
+            raise ValueError(f"exit_step {exit_step} is outside 0..{k - 1}")
         first = 0
         if previous is not None:
-            if self.steps < 2 or exit_step is not None:
-                raise ValueError("a recurrent start needs k >= 2 and no exit step")
+            if k < 2 or last != k - 1:
+                raise ValueError("a recurrent start needs k >= 2 and no exit step before the "
+                                 "last")
             x, first = renoise(noise, previous, times[0], times[1]), 1
         in_step = self.cache_from == "last-step"
         conditions = self.model.encode_conditions(semantic, restoration)   # once per block
