@@ -96,17 +96,81 @@ def test_recurrent_start_is_the_sampler_from_a_given_first_prediction(cache_from
         StreamingDecoder(model, 1).decode_block(*block, previous=first)
 
 
+def test_a_block_with_its_own_step_count_is_that_k_step_sampler():
+    """decode_block(steps=K) decodes as a K-step decoder would (the key frames of key_steps),
+    and the next block reads the cache it wrote."""
+    model = random_tiny()
+    x, _, sem, res = random_inputs(3)
+    mixed = StreamingDecoder(model, 2, 1, 4, 0, "last-step")
+    four = StreamingDecoder(model, 4, 1, 4, 0, "last-step")
+    with torch.no_grad():
+        torch.testing.assert_close(mixed.decode_block(x[:, :1], sem[:, :1], res[:, :1], steps=4),
+                                   four.decode_block(x[:, :1], sem[:, :1], res[:, :1]))
+        assert mixed.evaluations == 4
+        two = StreamingDecoder(model, 2, 1, 4, 0, "last-step")
+        two.cache, two.next_index = four.cache, 1
+        torch.testing.assert_close(mixed.decode_block(x[:, 1:2], sem[:, 1:2], res[:, 1:2]),
+                                   two.decode_block(x[:, 1:2], sem[:, 1:2], res[:, 1:2]))
+    with pytest.raises(ValueError, match="own step count"):
+        mixed.decode_block(x[:, 2:], sem[:, 2:], res[:, 2:], steps=4, previous=x[:, 2:])
+
+
+def test_distillation_rollout_starts_held_blocks_from_the_last_new_one():
+    """settings.recurrent: a block of held texture (age > 0) is the recurrent start from the
+    last new-texture block's output, as causal-diffusion decodes; sequence noise is one field."""
+    from methods.causal_diffusion.data import Batch
+    from methods.causal_diffusion.distill import rollout, rollout_noise
+
+    model = random_tiny()
+    x, _, sem, res = random_inputs(4)
+    res[:, :, 3] = torch.tensor([0.0, 0.1, 0.2, 0.0]).view(1, 4, 1, 1)   # new, held, held, new
+    batch = Batch(torch.zeros_like(x), sem, res)
+    settings = DistillSettings(student_steps=2, frames=4, window=4, cache_from="last-step",
+                               recurrent=True)
+    with torch.no_grad():
+        got = rollout(model, x, batch, settings)
+        ref = StreamingDecoder(model, 2, 1, 4, 0, "last-step")
+        want = [ref.decode_block(x[:, :1], sem[:, :1], res[:, :1])]
+        for i in (1, 2):
+            want.append(ref.decode_block(x[:, i:i + 1], sem[:, i:i + 1], res[:, i:i + 1],
+                                         previous=want[0]))
+        want.append(ref.decode_block(x[:, 3:], sem[:, 3:], res[:, 3:]))
+    torch.testing.assert_close(got, torch.cat(want, 1))
+    plain = rollout(model, x, batch, DistillSettings(student_steps=2, frames=4, window=4,
+                                                     cache_from="last-step"))
+    assert torch.equal(plain[:, :1], got[:, :1]) and not torch.allclose(plain[:, 1:3], got[:, 1:3])
+    noise = rollout_noise(batch, "sequence")
+    assert noise.shape == x.shape and torch.equal(noise[:, 0], noise[:, 3])
+    assert not torch.equal(rollout_noise(batch, "frame")[:, 0], rollout_noise(batch, "frame")[:, 1])
+
+
 def test_recurrent_option_of_the_student(tiny_cdm):
-    """recurrent=true is part of the job key, needs k >= 2, and is off by default."""
+    """recurrent is part of the job key and off by default; "auto" starts stale frames from
+    the texture's first decoded frame at d4 only; "on" needs k >= 2; anything else is refused."""
     from benchmark.errors import UlvrError
     from benchmark.registry import create_method
+    from methods.causal_diffusion.adapter import DEFAULT_POINTS, RECURRENT_MAX_DOWNSCALE
 
-    plain = create_method("causal-diffusion")
-    assert not plain.recurrent and "recurrent" not in plain.options
-    on = create_method("causal-diffusion", recurrent=True)
-    assert on.options["recurrent"] is True and on.config() != plain.config()
-    with pytest.raises(UlvrError, match="recurrent=true needs steps >= 2"):
+    off = create_method("causal-diffusion")
+    assert off.recurrent == "off" and "recurrent" not in off.options
+    assert not any(off.recurrent_at(p) for p in DEFAULT_POINTS)
+    assert create_method("causal-diffusion", recurrent=False).config() == off.config()
+    auto = create_method("causal-diffusion", recurrent="auto")
+    assert auto.options["recurrent"] == "auto" and off.config() != auto.config()
+    assert [auto.recurrent_at(p) for p in DEFAULT_POINTS] == \
+        [p.downscale <= RECURRENT_MAX_DOWNSCALE for p in DEFAULT_POINTS] == [False, False, True]
+    on = create_method("causal-diffusion", recurrent="true")
+    assert on.options["recurrent"] == "on" and all(on.recurrent_at(p) for p in DEFAULT_POINTS)
+    assert not create_method("causal-diffusion", steps=1).recurrent_at(DEFAULT_POINTS[2])
+    with pytest.raises(UlvrError, match="recurrent=on needs steps >= 2"):
         create_method("causal-diffusion", recurrent=True, steps=1)
+    with pytest.raises(UlvrError, match="recurrent 'sometimes' is not one of off, on, auto"):
+        create_method("causal-diffusion", recurrent="sometimes")
+    keyed = create_method("causal-diffusion", key_steps=8)
+    assert keyed.key_steps == 8 and keyed.config() != off.config()
+    assert off.key_steps == off.steps and "key_steps" not in off.options
+    with pytest.raises(UlvrError, match="key_steps -1 must be >= 1"):
+        create_method("causal-diffusion", key_steps=-1)
 
 
 def test_cache_stays_within_the_window():

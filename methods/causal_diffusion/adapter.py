@@ -261,6 +261,24 @@ class FrameDiffusion(CdmTeacher):
     joint = False
 
 
+# recurrent="auto": stale frames start from the texture's first decoded frame only where the
+# texture is downscaled by at most this factor: the points where, on the validation clips
+# (checkpoints/README.md, "Recurrent start"), it stays within the 1 dB fidelity floor. It is
+# not the default: there it gains LPIPS and DISTS but doubles tLP and raises FVD by 11%.
+RECURRENT_MAX_DOWNSCALE = 4
+RECURRENT_MODES = ("off", "on", "auto")
+
+
+def recurrent_mode(value: bool | str) -> str:
+    """'off', 'on' or 'auto' from an option value (true/false are on/off)."""
+    text = str(value).lower()
+    text = {"true": "on", "false": "off"}.get(text, text)
+    if text not in RECURRENT_MODES:
+        raise UlvrError(f"causal-diffusion: recurrent '{value}' is not one of "
+                        f"{', '.join(RECURRENT_MODES)} (true/false mean on/off)")
+    return text
+
+
 @register("causal-diffusion")
 class CausalDiffusion(DiffusionReceiver):
     """The proposed decoder: the distilled causal student, k denoising steps per block of b
@@ -274,16 +292,21 @@ class CausalDiffusion(DiffusionReceiver):
     default_consistency = "lowpass"
 
     def __init__(self, block: int = 1, window: int = 16, sinks: int = 0,
-                 cache_from: str | None = None, recurrent: bool = False,
-                 **options: object) -> None:
-        if recurrent:                          # off (the first design) is implied
-            options["recurrent"] = True
+                 cache_from: str | None = None, recurrent: bool | str = "off",
+                 key_steps: int | None = None, **options: object) -> None:
+        self.recurrent = recurrent_mode(recurrent)
+        if self.recurrent != "off":            # off (the first design) is implied
+            options["recurrent"] = self.recurrent
+        if key_steps is not None:              # k, as every other frame, is implied
+            options["key_steps"] = int(key_steps)
         super().__init__(block=int(block), window=int(window), sinks=int(sinks), **options)
         self.block, self.window, self.sinks = int(block), int(window), int(sinks)
-        self.recurrent = bool(recurrent)
-        if self.recurrent and self.steps < 2:
-            raise UlvrError("causal-diffusion: recurrent=true needs steps >= 2 (a stale frame "
+        if self.recurrent == "on" and self.steps < 2:
+            raise UlvrError("causal-diffusion: recurrent=on needs steps >= 2 (a stale frame "
                             "skips the first step)")
+        self.key_steps = self.steps if key_steps is None else int(key_steps)
+        if self.key_steps < 1:
+            raise UlvrError(f"causal-diffusion: key_steps {key_steps} must be >= 1")
         self.cache_from = cache_from or self.distilled().get("cache_from", CACHE_SOURCES[0])
         if self.cache_from not in CACHE_SOURCES:
             raise UlvrError(f"causal-diffusion: cache_from '{self.cache_from}' is not one of "
@@ -313,10 +336,13 @@ class CausalDiffusion(DiffusionReceiver):
             # recurrent: a block whose texture is stale (held, age > 0) starts from the frame
             # decoded when that texture arrived instead of from the first step's prediction
             # (one hop from it, not a chain: a chain compounds the generated detail)
-            stale = self.recurrent and last is not None and all(c[3] > 0 for c in items)
+            stale = (self.recurrent_at(tx.params) and last is not None
+                     and all(c[3] > 0 for c in items))
             previous = last.expand(-1, len(items), -1, -1, -1) if stale else None
+            # key_steps: a frame that others will start from gets its own step count
+            steps = self.key_steps if self.recurrent_at(tx.params) and not stale else None
             with torch.no_grad(), self.autocast():
-                out = decoder.decode_block(noise, sem, res, previous=previous)
+                out = decoder.decode_block(noise, sem, res, previous=previous, steps=steps)
             if not stale:
                 last = out[:, -1:]
             frames = self.finish(out, res, tx, (h, w))
@@ -327,6 +353,15 @@ class CausalDiffusion(DiffusionReceiver):
             timings.update(decode_s=spent, decode_s_per_frame=per_frame,
                            network_evals_per_frame=decoder.evaluations / first)
             yield FrameChunk(rgb_frames=frames)
+
+    def recurrent_at(self, params: SenderParams) -> bool:
+        """Whether stale frames start from the texture's first decoded frame at this point:
+        always ("on"), never ("off"), or "auto": where the texture is downscaled by at most
+        RECURRENT_MAX_DOWNSCALE and the student has a second step to run."""
+        if self.recurrent == "auto":
+            return (self.steps >= 2 and params.texture
+                    and params.downscale <= RECURRENT_MAX_DOWNSCALE)
+        return self.recurrent == "on"
 
     def info(self) -> dict:
         return {"steps": self.steps, "block": self.block, "window": self.window,
