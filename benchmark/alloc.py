@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 
 M_TRIM_THRESHOLD = -1
 M_MMAP_MAX = -4
@@ -32,7 +33,9 @@ class _MallInfo2(ctypes.Structure):
         "fordblks", "keepcost")]
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (find_library runs ldconfig; this is called per chunk)."""
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name) if name else None
@@ -53,7 +56,7 @@ def free_heap_bytes() -> int | None:
     libc = _libc()
     if libc is None or not hasattr(libc, "mallinfo2"):
         return None
-    libc.mallinfo2.restype = _MallInfo2
+    libc.mallinfo2.restype = _MallInfo2   # idempotent: the CDLL is shared
     return int(libc.mallinfo2().fordblks)
 
 
@@ -63,8 +66,7 @@ def release_free_memory(above: int = RELEASE_ABOVE) -> bool:
     free = free_heap_bytes()
     if free is None or free <= above:
         return False
-    libc = _libc()
-    libc.malloc_trim(0)
+    _libc().malloc_trim(0)
     return True
 
 

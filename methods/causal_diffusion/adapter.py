@@ -330,17 +330,17 @@ class CausalDiffusion(DiffusionReceiver):
         decoder = StreamingDecoder(self.model(), self.steps, self.block, self.window, self.sinks,
                                    self.cache_from)
         first, spent, per_frame, last = 0, 0.0, [], None
+        recurrent = self.recurrent_at(tx.params)
         for items in _blocks(tx.conditions(), self.block):
             t0 = time.perf_counter()
             noise, sem, res, (h, w) = self.prepare(items, first)
             # recurrent: a block whose texture is stale (held, age > 0) starts from the frame
             # decoded when that texture arrived instead of from the first step's prediction
             # (one hop from it, not a chain: a chain compounds the generated detail)
-            stale = (self.recurrent_at(tx.params) and last is not None
-                     and all(c[3] > 0 for c in items))
+            stale = recurrent and last is not None and all(c[3] > 0 for c in items)
             previous = last.expand(-1, len(items), -1, -1, -1) if stale else None
             # key_steps: a frame that others will start from gets its own step count
-            steps = self.key_steps if self.recurrent_at(tx.params) and not stale else None
+            steps = self.key_steps if recurrent and not stale else None
             with torch.no_grad(), self.autocast():
                 out = decoder.decode_block(noise, sem, res, previous=previous, steps=steps)
             if not stale:
