@@ -1,18 +1,23 @@
-"""Bjontegaard deltas (BD-rate and BD-metric) against a named anchor, for every metric.
+"""Bjontegaard deltas (BD-rate and BD-metric) against a named anchor, on RD fronts.
 
 As JVET CTC and DCVC compute them, BD values are computed **per sequence** and then averaged
 over the sequences (`mode="per-sequence"`, the default); the older variant on dataset-averaged
-RD points stays available as `mode="averaged"` and is labelled so in every table.
+RD points stays available as `mode="averaged"` and is labelled so in every table. Each curve is
+the entry's front for the metric (`benchmark.fronts`: Pareto by default), so a method with
+several configurations per rate is compared on its best one at each rate.
 
 Uses the FAU `bjontegaard` package (pchip by default, as the standardisation spreadsheets;
-akima and cubic selectable). Lower-is-better metrics (LPIPS, DISTS, FVD, tOF, ...) are negated
-before interpolation so the curves rise with rate; BD-rate is unchanged by that, and BD-metric
-is reported in the metric's own units (negative = better for lower-is-better metrics). Curves
-that overlap less than `min_overlap`, or are not monotonic, give NaN and a note in their row.
+akima and cubic selectable), which integrates over the interval both curves cover: quality for
+BD-rate, log rate for BD-metric. That shared interval must cover at least `min_overlap` of the
+**shorter** curve's range; every value carries its interval and share, and every NaN its
+reason. Nothing is extrapolated. Lower-is-better metrics (LPIPS, DISTS, FVD, tOF, ...) are
+negated before interpolation so the curves rise with rate; BD-rate is unchanged by that, and
+BD-metric is in the metric's own units (negative = better for lower-is-better metrics).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple
 
@@ -21,138 +26,192 @@ import numpy as np
 import pandas as pd
 
 from benchmark.errors import UlvrError
+from benchmark.fronts import DEFAULT_FRONT, check_front, front_points
 from benchmark.metrics.table import lower_is_better
 
 METHODS = ("pchip", "akima", "cubic")
 MODES = ("per-sequence", "averaged")
 MIN_POINTS = 3
+NAN = float("nan")
 
 
 class BdValue(NamedTuple):
-    """BD-rate (%) and BD-metric (metric units) of one test curve; `note` says why NaN."""
+    """BD-rate (%) and BD-metric (metric units) of one test curve against one anchor curve,
+    with the shared interval each was computed over and its share of the shorter curve's
+    range; `note` says why a value is NaN."""
 
     rate: float
     metric: float
     note: str = ""
+    quality_interval: tuple[float, float] = (NAN, NAN)   # metric units (BD-rate)
+    quality_share: float = NAN                           # of the shorter curve's range
+    rate_interval: tuple[float, float] = (NAN, NAN)      # rate units (BD-metric)
+    rate_share: float = NAN
 
 
-NAN = float("nan")
-
-
-def overlap(a: np.ndarray, b: np.ndarray) -> float:
-    """Fraction of the joint range of two value sets that both cover."""
-    total = max(a.max(), b.max()) - min(a.min(), b.min())
-    common = min(a.max(), b.max()) - max(a.min(), b.min())
-    return max(common, 0.0) / total if total > 0 else 0.0
+def shared_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
+    """(low, high, share): the interval both value sets cover and its share of the shorter
+    set's range (0 when they do not meet, or when the shorter range is a single value)."""
+    low, high = max(a.min(), b.min()), min(a.max(), b.max())
+    shorter = min(np.ptp(a), np.ptp(b))
+    share = max(high - low, 0.0) / shorter if shorter > 0 else 0.0
+    return float(low), float(high), float(min(share, 1.0))
 
 
 def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.ndarray,
             metric_test: np.ndarray, lower_is_better: bool = False, method: str = "pchip",
             min_overlap: float = 0.5) -> BdValue:
-    """BD values of test vs anchor on one pair of curves; NaN with the reason where undefined."""
+    """BD values of test vs anchor on one pair of curves (fronts: quality rising strictly with
+    rate); NaN with the reason where undefined."""
     if method not in METHODS:
         raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
     sign = -1.0 if lower_is_better else 1.0
     ra, ma, rt, mt = (np.asarray(x, dtype=float) for x in (rate_anchor, metric_anchor,
                                                             rate_test, metric_test))
-    if min(len(ra), len(rt)) < MIN_POINTS:
-        return BdValue(NAN, NAN, f"fewer than {MIN_POINTS} rate points")
+    for rates, who in ((ra, "anchor"), (rt, "test")):
+        if len(rates) < MIN_POINTS:
+            return BdValue(NAN, NAN, f"{who} has {len(rates)} front point(s), BD needs "
+                                     f"{MIN_POINTS}")
     if not all(np.isfinite(x).all() for x in (ra, ma, rt, mt)):
         return BdValue(NAN, NAN, "missing values")
     for rates, values, who in ((ra, sign * ma, "anchor"), (rt, sign * mt, "test")):
         ordered = values[np.argsort(rates)]
         if not (np.diff(ordered) > 0).all():
             return BdValue(NAN, NAN, f"{who} curve not monotonic in rate")
-    metric_overlap, rate_overlap = overlap(ma, mt), overlap(np.log10(ra), np.log10(rt))
+    q_lo, q_hi, q_share = shared_interval(ma, mt)
+    r_lo, r_hi, r_share = shared_interval(np.log10(ra), np.log10(rt))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the package's own overlap warning: checked here
         rate = float(bd.bd_rate(ra, sign * ma, rt, sign * mt, method,
                                 require_matching_points=False, min_overlap=0)) \
-            if metric_overlap >= min_overlap else NAN
+            if q_share >= min_overlap else NAN
         metric = float(sign * bd.bd_psnr(ra, sign * ma, rt, sign * mt, method,
                                          require_matching_points=False, min_overlap=0)) \
-            if rate_overlap >= min_overlap else NAN
-    notes = [f"{axis} overlap < {100 * min_overlap:.0f}%"
-             for axis, frac in (("metric", metric_overlap), ("rate", rate_overlap))
-             if frac < min_overlap]
-    return BdValue(rate, metric, "; ".join(notes))
+            if r_share >= min_overlap else NAN
+    notes = [f"shared {axis} range {100 * share:.0f}% of the shorter curve's "
+             f"(< {100 * min_overlap:.0f}%)"
+             for axis, share in (("quality", q_share), ("rate", r_share)) if share < min_overlap]
+    return BdValue(rate, metric, "; ".join(notes), (q_lo, q_hi), q_share,
+                   (10 ** r_lo, 10 ** r_hi), r_share)
 
 
-Curves = dict[str, np.ndarray]   # column -> values, rows sorted by rate
+def parse_range(text: str | None) -> tuple[float, float] | None:
+    """`LO:HI` (rates, either side may be empty) as a pair, or None for no restriction."""
+    if not text:
+        return None
+    try:
+        lo, hi = text.split(":")
+        low, high = float(lo) if lo else 0.0, float(hi) if hi else math.inf
+    except ValueError:
+        raise UlvrError(f"--bd-range '{text}': give LO:HI in the rate's units, e.g. "
+                        "0.0001:0.003") from None
+    if not 0 <= low < high:
+        raise UlvrError(f"--bd-range '{text}': LO must be below HI and not negative")
+    return low, high
 
 
-def _curves(part: pd.DataFrame, columns: list[str], rate_col: str) -> Curves:
-    """One curve's columns as arrays sorted by rate (sorted once, not once per metric)."""
-    part = part.sort_values(rate_col, kind="stable")
-    return {c: part[c].to_numpy(float) for c in columns if c in part.columns}
+def _curve(part: pd.DataFrame, metric: str, rate_col: str, front: str,
+           bd_range: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+    """One curve's front for `metric`, restricted to the rate regime `bd_range`."""
+    rates, values = front_points(part, metric, front, rate_col)
+    if bd_range is not None:
+        keep = (rates >= bd_range[0]) & (rates <= bd_range[1])
+        rates, values = rates[keep], values[keep]
+    return rates, values
 
 
-def _bd_over(units: list[tuple[Curves, Curves]], metric: str, rate_col: str,
-             method: str, min_overlap: float) -> BdValue:
-    """Mean of BD values over units (sequences, or one averaged curve); NaN unless all have one,
-    with a note counting the units that had none and why."""
-    values = [bd_pair(a[rate_col], a[metric], t[rate_col], t[metric],
-                      lower_is_better(metric), method, min_overlap) for a, t in units]
-    failed = [v.note for v in values if np.isnan(v.rate) or np.isnan(v.metric)]
-    rate = float(np.mean([v.rate for v in values])) if values else NAN
-    delta = float(np.mean([v.metric for v in values])) if values else NAN
-    if not failed:
-        return BdValue(rate, delta)
-    reasons = sorted({part for note in failed for part in note.split("; ")})
-    return BdValue(rate, delta, f"{metric}: no BD on {len(failed)}/{len(values)} "
-                                f"{'sequences' if len(values) > 1 else 'curve'} "
-                                f"({'; '.join(reasons)})")
+def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str = "bpp",
+             method: str = "pchip", min_overlap: float = 0.5, entry_col: str = "entry",
+             front: str = DEFAULT_FRONT,
+             bd_range: tuple[float, float] | None = None) -> pd.DataFrame:
+    """Long table of BD values per dataset, sequence, entry and metric against `anchor`, each
+    on the two fronts: the cells that `bd_table` averages."""
+    if method not in METHODS:
+        raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
+    check_front(front)
+    rows = []
+    for dataset, part in frame.groupby("dataset"):
+        base = part[part[entry_col] == anchor]
+        for name, test in part.groupby(entry_col):
+            if name == anchor:
+                continue
+            for seq in sorted(set(part["sequence"])):
+                a, t = base[base["sequence"] == seq], test[test["sequence"] == seq]
+                for metric in metrics:
+                    if metric not in part.columns:
+                        continue
+                    value = bd_pair(*_curve(a, metric, rate_col, front, bd_range),
+                                    *_curve(t, metric, rate_col, front, bd_range),
+                                    lower_is_better(metric), method, min_overlap)
+                    rows.append({"dataset": dataset, "sequence": seq, "method": name,
+                                 "anchor": anchor, "metric": metric, "bd_rate": value.rate,
+                                 "bd_metric": value.metric,
+                                 "quality_low": value.quality_interval[0],
+                                 "quality_high": value.quality_interval[1],
+                                 "quality_share": value.quality_share,
+                                 "rate_low": value.rate_interval[0],
+                                 "rate_high": value.rate_interval[1],
+                                 "rate_share": value.rate_share, "note": value.note})
+    columns = ["dataset", "sequence", "method", "anchor", "metric", "bd_rate", "bd_metric",
+               "quality_low", "quality_high", "quality_share", "rate_low", "rate_high",
+               "rate_share", "note"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def rate_overlap(units: list[tuple[Curves, Curves]], rate_col: str) -> float:
-    """Mean share (%) of the joint log-rate range that anchor and test curves both cover: how
-    far a BD value rests on interpolation inside both curves."""
-    shares = [overlap(np.log10(a[rate_col]), np.log10(t[rate_col])) for a, t in units
-              if len(a[rate_col]) and len(t[rate_col])]
-    return 100.0 * float(np.mean(shares)) if shares else NAN
+def _interval(cells: pd.DataFrame, low: str, high: str) -> str:
+    """Each sequence's interval, as text for a CSV cell."""
+    return "; ".join(f"{r.sequence}: {getattr(r, low):.4g}-{getattr(r, high):.4g}"
+                     if np.isfinite(getattr(r, low)) else f"{r.sequence}: none"
+                     for r in cells.itertuples())
+
+
+def _mean(cells: pd.DataFrame, column: str, reason_of: str) -> tuple[float, str]:
+    """Mean of a BD column over sequences: NaN unless every sequence has a value, with a
+    note counting those without one and why."""
+    values = cells[column].to_numpy(float)
+    if len(values) and np.isfinite(values).all():
+        return float(values.mean()), ""
+    failed = cells[~np.isfinite(values)]
+    reasons = sorted({p for note in failed["note"] for p in str(note).split("; ") if p})
+    unit = "sequences" if len(cells) > 1 else "curve"
+    return NAN, (f"{reason_of}: no value on {len(failed)}/{len(cells)} {unit} "
+                 f"({'; '.join(reasons) or 'no shared interval'})")
 
 
 def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str = "bpp",
              method: str = "pchip", min_overlap: float = 0.5, mode: str = "per-sequence",
-             entry_col: str = "entry") -> pd.DataFrame:
-    """BD-rate and BD-metric of every entry vs `anchor` per dataset.
+             entry_col: str = "entry", front: str = DEFAULT_FRONT,
+             bd_range: tuple[float, float] | None = None) -> pd.DataFrame:
+    """BD-rate and BD-metric of every entry vs `anchor` per dataset: the mean over sequences
+    of the per-sequence values on fronts, each with its per-sequence intervals and the
+    smallest share of the shorter curve's range.
 
     `frame` holds per-sequence rows (dataset, sequence, entry, rate point, rate, metrics) for
     mode "per-sequence", or rows of an RD table (dataset-averaged points) for "averaged".
     """
     if mode not in MODES:
         raise UlvrError(f"unknown BD mode '{mode}': use one of {', '.join(MODES)}")
+    if mode == "averaged":
+        frame = frame.assign(sequence="(all)")
+    cells = bd_cells(frame, anchor, metrics, rate_col, method, min_overlap, entry_col, front,
+                     bd_range)
     rows = []
-    columns = [rate_col, *metrics]
-    for dataset, part in frame.groupby("dataset"):
-        base = part[part[entry_col] == anchor]
-        if base.empty:
-            raise UlvrError(f"anchor '{anchor}' has no results on '{dataset}': run it or name "
-                            "another anchor with --anchor")
-        points = base.groupby("sequence")["rate_point"].nunique().min() \
-            if mode == "per-sequence" else len(base)
-        if points < MIN_POINTS:
-            raise UlvrError(f"anchor '{anchor}' has {points} rate points on '{dataset}'; "
-                            f"BD needs at least {MIN_POINTS}")
-        for name, test in part.groupby(entry_col):
-            if name == anchor:
+    for (dataset, name), part in cells.groupby(["dataset", "method"], sort=True):
+        row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,
+               "front": front}
+        notes = []
+        for metric in metrics:
+            own = part[part["metric"] == metric]
+            if own.empty:
                 continue
-            if mode == "per-sequence":
-                units = [(_curves(base[base["sequence"] == seq], columns, rate_col),
-                          _curves(test[test["sequence"] == seq], columns, rate_col))
-                         for seq in sorted(set(base["sequence"]))]
-            else:
-                units = [(_curves(base, columns, rate_col), _curves(test, columns, rate_col))]
-            row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,
-                   "rate overlap (%)": rate_overlap(units, rate_col)}
-            notes = []
-            for metric in metrics:
-                if metric not in part.columns:
-                    continue
-                value = _bd_over(units, metric, rate_col, method, min_overlap)
-                row[f"BD-rate {metric} (%)"] = value.rate
-                row[f"BD-{metric}"] = value.metric
-                notes += [value.note] if value.note else []
-            row["note"] = "; ".join(notes)
-            rows.append(row)
+            row[f"BD-rate {metric} (%)"], note_r = _mean(own, "bd_rate", f"BD-rate {metric}")
+            row[f"BD-{metric}"], note_m = _mean(own, "bd_metric", f"BD-{metric}")
+            row[f"BD-rate {metric} interval"] = _interval(own, "quality_low", "quality_high")
+            row[f"BD-rate {metric} share (%)"] = 100 * float(own["quality_share"].min())
+            row[f"BD-{metric} interval ({rate_col})"] = _interval(own, "rate_low", "rate_high")
+            row[f"BD-{metric} share (%)"] = 100 * float(own["rate_share"].min())
+            row[f"BD-rate {metric} why --"], row[f"BD-{metric} why --"] = note_r, note_m
+            notes += [n for n in (note_r, note_m) if n]
+        row["note"] = "; ".join(notes)
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -128,11 +128,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         from benchmark.report import write_report
 
         report_dir = Path(args.out) / "report"
-        files = write_report(store, report_dir)
+        summary_lines: list[str] = []
+        files = write_report(store, report_dir, summary=summary_lines)
         files.append(write_html(store, report_dir / "index.html", study=_study(args.out)))
         print(f"results store: {store.records_dir}")
         print(f"report: {report_dir} ({len(files)} files; leaderboard page: "
               f"{report_dir / 'index.html'})")
+        _print_summary(summary_lines)
     return summary.exit_code
 
 
@@ -166,17 +168,41 @@ def _study(results: str, folder: str | None = None) -> dict | None:
     return None
 
 
+def _print_summary(lines: list[str]) -> None:
+    """The headline summary (benchmark.headline), under a rule."""
+    if lines:
+        print("\nheadline (from the report's proposed-rates and BD tables):")
+        for line in lines:
+            print(line)
+
+
+def _report_options(args: argparse.Namespace) -> object:
+    """`ulvr report`'s comparison flags as comparisons.Options."""
+    from benchmark.bdrate import parse_range
+    from benchmark.comparisons import Options
+    from benchmark.fronts import check_front
+
+    if not 0 <= args.min_overlap <= 1:
+        raise UlvrError(f"--min-overlap {args.min_overlap}: give a share between 0 and 1")
+    return Options(anchors=tuple(_csv(args.anchor)), front=check_front(args.front),
+                   bd_method=args.bd_method, bd_mode=args.bd_mode, min_overlap=args.min_overlap,
+                   bd_range=parse_range(args.bd_range), targets=tuple(args.targets),
+                   proposed=args.proposed, x_axis=args.x_axis)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """Write RD tables and plots from a results store."""
-    from benchmark.report import write_report
+    from benchmark.report import RATES, write_report
     from benchmark.store import ResultStore
 
     out = args.output or str(Path(args.results) / "report")
+    options = _report_options(args)
     study = _study(args.results, args.study) if args.html or args.study else None
-    files = write_report(ResultStore(args.results), out, anchor=args.anchor,
-                         bd_method=args.bd_method, x_axis=args.x_axis, log_x=not args.linear,
-                         force=args.force, bd_mode=args.bd_mode, targets=tuple(args.targets),
-                         min_clips=args.min_clips, rate=args.rate)
+    rates = RATES if args.rate == "both" else (args.rate,)
+    summary_lines: list[str] = []
+    files = write_report(ResultStore(args.results), out, log_x=not args.linear,
+                         force=args.force, min_clips=args.min_clips, rates=rates,
+                         options=options, summary=summary_lines)
     if args.sequence:
         from benchmark.figures import plot_per_frame, qualitative_grid
 
@@ -189,11 +215,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         from benchmark.leaderboard import write_html
 
         files.append(write_html(ResultStore(args.results), Path(out) / "index.html",
-                                study=study, targets=tuple(args.targets),
-                                anchor=args.anchor, x_axis=args.x_axis, bd_method=args.bd_method,
-                                min_clips=args.min_clips, rate=args.rate, force=args.force))
+                                study=study, options=options, min_clips=args.min_clips,
+                                rate="payload" if args.rate == "payload" else "total",
+                                force=args.force))
     for path in files:
         print(path)
+    _print_summary(summary_lines)
     return 0
 
 
@@ -376,7 +403,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = add("report", cmd_report)
     report.add_argument("results", nargs="?", default=DEFAULT_OUT)
     report.add_argument("--output", help="folder for tables and plots (default RESULTS/report)")
-    report.add_argument("--anchor", default="x265", help="BD anchor method (default x265, LD)")
+    report.add_argument("--anchor", default="x265,lowres-bicubic",
+                        help="BD anchors, comma-separated (default x265,lowres-bicubic): the "
+                        "first writes bd_table_DATASET, each other bd_table_DATASET_vs_NAME")
+    report.add_argument("--front", default="pareto", choices=("pareto", "hull", "none"),
+                        help="curve of an entry with several configurations per rate: its "
+                        "Pareto front per metric (default), upper convex hull, or every point")
+    report.add_argument("--min-overlap", type=float, default=0.5, metavar="SHARE",
+                        help="BD needs the shared interval to cover this share of the shorter "
+                        "curve's range (default 0.5)")
+    report.add_argument("--bd-range", metavar="LO:HI",
+                        help="BD only on front points within this rate range (x-axis units)")
+    report.add_argument("--proposed", metavar="ENTRY",
+                        help="entry whose own rates the matched_proposed table uses (default: "
+                        "the one entry of kind proposed)")
     report.add_argument("--bd-method", default="pchip", choices=("pchip", "akima", "cubic"))
     report.add_argument("--bd-mode", default="per-sequence", choices=("per-sequence", "averaged"),
                         help="BD per sequence then averaged (JVET CTC, default), or on "
@@ -384,9 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--targets", type=_bpp_list, default=list(DEFAULT_TARGETS),
                         metavar="BPP,BPP,...", help="matched-rate table target rates "
                         f"(default {','.join(f'{t:g}' for t in DEFAULT_TARGETS)})")
-    report.add_argument("--rate", default="total", choices=("total", "payload"),
-                        help="count every bit (default), or leave out parameter sets sent out "
-                        "of band (parameter_sets=out-of-band)")
+    report.add_argument("--rate", default="both", choices=("both", "total", "payload"),
+                        help="tables counting every bit (total), leaving out parameter sets "
+                        "sent out of band (payload, files ending _payload), or both (default)")
     report.add_argument("--min-clips", type=int, default=64,
                         help="flag FVD values from fewer clips than this as unreliable")
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))

@@ -80,3 +80,23 @@ def resolve(frame: pd.DataFrame, records: list[dict]) -> Entries:
                   for r in frame[~newest].itertuples()]
     kept = frame[newest].drop(columns="created_at").reset_index(drop=True)
     return Entries(kept, superseded)
+
+
+def proposed_entry(frame: pd.DataFrame, name: str | None = None) -> tuple[str | None, str]:
+    """(the proposed entry, why none): `name` if given, else the one entry of kind `proposed`
+    that is not another receiver of a method's streams (the teacher, lowres-bicubic)."""
+    entries = sorted(set(frame["entry"])) if len(frame) else []
+    if name:
+        if name not in entries:
+            return None, (f"--proposed '{name}' is not among the entries "
+                          f"({', '.join(entries) or 'none'})")
+        return name, ""
+    rows = frame.drop_duplicates("entry")
+    receiver = rows["receiver_of"].fillna("").astype(str) if "receiver_of" in rows \
+        else pd.Series("", index=rows.index)
+    own = sorted(rows[(rows["kind"] == "proposed") & (receiver == "")]["entry"])
+    if len(own) == 1:
+        return own[0], ""
+    if not own:
+        return None, "no entry of kind 'proposed' (name one with --proposed)"
+    return None, f"several proposed entries ({', '.join(own)}): name one with --proposed"

@@ -98,6 +98,9 @@ class Method(ABC):
     device: str = "cpu"     # set by the runner from --device; learned methods run their nets there
     gpu: bool = False       # runs networks on --device: its jobs ask for a GPU under cuda
     cpus: int = 1           # CPUs one job uses (a distributed run reserves them)
+    # another decoder of the streams of the named method (its teacher, its trivial receiver):
+    # reports single out the proposed entry and label these as receivers of the same bits
+    receiver_of: str = ""
 
     def __init__(self, **options: object) -> None:
         self.options = options

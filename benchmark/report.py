@@ -19,19 +19,25 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmark import matched  # noqa: E402
-from benchmark.bdrate import bd_table  # noqa: E402
+from benchmark.comparisons import (  # noqa: E402
+    SET_OUTPUTS,
+    Comparison,
+    Options,
+    compare,
+)
 from benchmark.entries import Entries, resolve  # noqa: E402
 from benchmark.errors import UlvrError  # noqa: E402
-from benchmark.metrics.table import METRICS, lower_is_better, table_outputs  # noqa: E402
+from benchmark.fronts import FOOTER, on_front  # noqa: E402
+from benchmark.headline import headline  # noqa: E402
+from benchmark.metrics.table import lower_is_better, output_spec, table_outputs  # noqa: E402
 from benchmark.setmetrics import DEFAULT_MIN_CLIPS, fvd_table  # noqa: E402
 from benchmark.store import STATUS_OK, ResultStore  # noqa: E402
-from benchmark.tables import to_latex, to_markdown, write_tables  # noqa: E402
+from benchmark.tables import _fmt, to_latex, to_markdown, write_tables  # noqa: E402
 
 RATE_COLUMNS = ("bpp", "kbps")
-SET_OUTPUTS = tuple(out for spec in METRICS.values() if spec.set_level for out in spec.shown)
 MARKERS = "osD^v<>pP*Xh"
 COLOURS = plt.get_cmap("tab10").colors
 # Methods with a fixed colour and marker (the usual anchors first), so figures stay comparable
@@ -46,11 +52,6 @@ def method_style(method: str) -> dict:
     else:
         index = int(hashlib.sha1(method.encode()).hexdigest(), 16) % 97 + len(STYLE_ORDER)
     return {"color": COLOURS[index % len(COLOURS)], "marker": MARKERS[index % len(MARKERS)]}
-
-
-def present_outputs(rd: pd.DataFrame) -> list[str]:
-    """The metric outputs an RD table has a value for, in the metric table's order."""
-    return [m for m in table_outputs() if m in rd.columns and rd[m].notna().any()]
 
 
 def best_direction(output: str) -> str:
@@ -108,121 +109,216 @@ def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list
     return resolve(frame, records), records
 
 
-def write_report(store: ResultStore, out_dir: str | Path, anchor: str = "x265",
-                 bd_method: str = "pchip", x_axis: str = "bpp", log_x: bool = True,
-                 force: bool = False, bd_mode: str = "per-sequence",
-                 targets: tuple[float, ...] = matched.DEFAULT_TARGETS,
-                 min_clips: int = DEFAULT_MIN_CLIPS, rate: str = "total") -> list[Path]:
-    """Write RD, BD and matched-rate tables and RD plots per dataset; returns the files.
-    `rate` "payload" leaves out parameter sets sent out of band (RTP sprop-*)."""
+def write_report(store: ResultStore, out_dir: str | Path, force: bool = False,
+                 log_x: bool = True, min_clips: int = DEFAULT_MIN_CLIPS,
+                 rates: tuple[str, ...] = RATES, options: Options | None = None,
+                 summary: list[str] | None = None) -> list[Path]:
+    """Write RD, BD (one table per anchor), fixed-target and proposed-rate tables and RD plots
+    per dataset and rate accounting (payload files end in `_payload`); returns the files.
+    `summary`, when given, receives the headline lines of every dataset, at the first rate."""
+    options = options or Options()
     out_dir = Path(out_dir)
     entries, all_records = load_entries(store, force)
-    frame = with_rate(entries.frame, rate)
     out_dir.mkdir(parents=True, exist_ok=True)
-    table = rd_table(frame, fvd_table(all_records, frame, min_clips))
+    fvd = fvd_table(all_records, entries.frame, min_clips)
     written = []
-    for dataset, part in table.groupby("dataset"):
-        present = present_outputs(part)
-        cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present]
-        if "fvd" in present:
-            cols.insert(cols.index("fvd") + 1, "fvd_clips")
-        dataset_frame = frame[frame["dataset"] == dataset]
-        dataset_records = [r for r in all_records if r.get("dataset") == dataset]
-        notes = _notes(part, dataset_frame, dataset_records, entries, rate)
-        best = {m: best_direction(m) for m in present}
-        written += write_tables(part[cols], out_dir / f"rd_table_{dataset}", best,
-                                f"RD table: {dataset}", notes)
-        written += _write_bd(part, dataset_frame, dataset, anchor, present, x_axis, bd_method,
-                             bd_mode, out_dir, dataset_records)
-        written += write_matched(dataset_frame, part, dataset, present, targets, out_dir,
-                                 [provenance_note(dataset_records)])
-        for metric in present:
-            written += plot_rd(part, dataset, metric, out_dir, x_axis, log_x)
-        groups = sorted(g for g in dataset_frame["group"].dropna().unique() if g) \
-            if "group" in frame.columns else []
-        for group in groups if len(groups) > 1 else []:
-            sub_table = rd_table(dataset_frame[dataset_frame["group"] == group])
-            written += write_tables(sub_table[[c for c in cols if c in sub_table.columns]],
-                                    out_dir / f"rd_table_{dataset}_class{group}", best,
-                                    f"RD table: {dataset}, class {group}", notes)
+    for rate in rates:
+        frame = with_rate(entries.frame, rate)
+        table = rd_table(frame, fvd)
+        suffix = "" if rate == "total" else f"_{rate}"
+        for dataset, part in table.groupby("dataset"):
+            dataset_frame = frame[frame["dataset"] == dataset]
+            dataset_records = [r for r in all_records if r.get("dataset") == dataset]
+            comp = compare(dataset_frame, part, dataset, rate, options)
+            written += _write_dataset(comp, dataset_frame, dataset_records, entries, out_dir,
+                                      suffix, log_x)
+            if summary is not None and rate == rates[0]:
+                summary += headline(comp)
     return written
 
 
-def _write_bd(rd: pd.DataFrame, frame: pd.DataFrame, dataset: str, anchor: str,
-              present: list[str], x_axis: str, bd_method: str, bd_mode: str, out_dir: Path,
-              records: list[dict]) -> list[Path]:
-    """The BD table of one dataset against `anchor` (an entry label), if the anchor ran."""
-    if anchor not in set(rd["method"]) or rd["method"].nunique() < 2:
-        if anchor not in set(rd["method"]):
-            print(f"ulvr: no BD table for {dataset}: anchor '{anchor}' is not among its entries "
-                  f"({', '.join(sorted(set(rd['method'])))}); choose one with --anchor",
-                  file=sys.stderr)
-        return []
-    if bd_mode == "per-sequence":
-        metrics = [m for m in present if m not in SET_OUTPUTS]  # set metrics have no per-seq
-        source = frame[frame["status"] == STATUS_OK]
-    else:
-        metrics, source = present, rd.rename(columns={"method": "entry"})
-    try:
-        bd = bd_table(source, anchor, metrics, rate_col=x_axis, method=bd_method, mode=bd_mode)
-    except UlvrError as exc:
-        print(f"ulvr: no BD table for {dataset}: {exc}", file=sys.stderr)
-        return []
-    bd_best = {c: "min" if c.startswith("BD-rate") else best_direction(c[3:])
-               for c in bd.columns if c.startswith("BD-")}
-    label = ("per sequence, then averaged over sequences (JVET CTC)" if bd_mode == "per-sequence"
-             else "on dataset-averaged RD points (not the CTC way; for comparison)")
-    notes = [f"Anchor: {anchor}; interpolation: {bd_method}; rate: {x_axis}; BD computed {label}."
-             " BD-rate < 0 means fewer bits for the same quality. `note` says which metrics "
-             "had no BD value against this anchor and why (too little overlap, non-monotonic).",
-             provenance_note(records)]
-    suffix = "" if bd_mode == "per-sequence" else "_averaged"
-    return write_tables(bd.drop(columns=["dataset"]), out_dir / f"bd_table_{dataset}{suffix}",
-                        bd_best, f"BD table vs {anchor} ({bd_mode}): {dataset}", notes)
-
-
-def matched_values(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
-                   targets: tuple[float, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Long tables of one dataset at the target rates: dataset level (per-sequence metrics
-    averaged, set metrics on the pooled curve) and per sequence."""
-    seq_metrics = [m for m in present if m not in SET_OUTPUTS]
-    per_seq = matched.per_sequence(frame[frame["status"] == STATUS_OK], seq_metrics, targets)
-    long = pd.concat([
-        matched.dataset_level(per_seq, {dataset: frame["sequence"].nunique()}),
-        matched.set_level(rd, [m for m in present if m in SET_OUTPUTS], targets)],
-        ignore_index=True)
-    return long, per_seq
-
-
-def write_matched(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, present: list[str],
-                  targets: tuple[float, ...], out_dir: Path, notes: list[str]) -> list[Path]:
-    """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, best per
-    column marked) and matched_rate_<dataset>_per_sequence.csv."""
-    long, per_seq = matched_values(frame, rd, dataset, present, targets)
-    stem = out_dir / f"matched_rate_{dataset}"
-    md, tex = [f"# Matched-rate table: {dataset}\n"], []
+def _write_dataset(comp: Comparison, frame: pd.DataFrame, records: list[dict],
+                   entries: Entries, out_dir: Path, suffix: str, log_x: bool) -> list[Path]:
+    """One dataset's files under one rate accounting."""
+    dataset, present, opts = comp.dataset, comp.present, comp.options
+    cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present, "off front"]
+    if "fvd" in present:
+        cols.insert(cols.index("fvd") + 1, "fvd_clips")
+    notes = _notes(comp.rd, frame, records, entries, comp.rate)
+    notes.insert(1, FOOTER[opts.front] + " `off front` names the metrics for which a row is "
+                 "dominated on the dataset-mean curve (shown, not used for curves).")
+    best = {m: best_direction(m) for m in present}
+    stem = f"{dataset}{suffix}"
+    written = write_tables(comp.rd[[c for c in cols if c in comp.rd.columns]],
+                           out_dir / f"rd_table_{stem}", best,
+                           f"RD table: {dataset} ({comp.rate} rate)", notes)
+    for i, anchor in enumerate(opts.anchors):
+        name = f"bd_table_{stem}" + ("" if i == 0 else f"_vs_{anchor}")
+        name += "" if opts.bd_mode == "per-sequence" else "_averaged"
+        written += _write_bd(comp, anchor, out_dir / name, records)
+    written += write_matched(comp, out_dir / f"matched_rate_{stem}", [provenance_note(records)])
+    written += write_proposed(comp, out_dir / f"matched_proposed_{stem}",
+                              [provenance_note(records)])
     for metric in present:
-        wide = matched.wide(long, metric)
-        if wide.empty:
+        written += plot_rd(comp, metric, out_dir / f"rd_{dataset}_{metric}{suffix}", log_x)
+    groups = sorted(g for g in frame["group"].dropna().unique() if g) \
+        if "group" in frame.columns else []
+    for group in groups if len(groups) > 1 else []:
+        sub_table = rd_table(frame[frame["group"] == group])
+        written += write_tables(sub_table[[c for c in cols if c in sub_table.columns]],
+                                out_dir / f"rd_table_{stem}_class{group}", best,
+                                f"RD table: {dataset}, class {group}", notes)
+    return written
+
+
+def _write_bd(comp: Comparison, anchor: str, stem: Path, records: list[dict]) -> list[Path]:
+    """The BD table of one dataset against `anchor`, and its per-sequence cells; without a
+    table (no anchor, nothing to compare) a table file that says why."""
+    opts = comp.options
+    bd, cells = comp.bd.get(anchor, pd.DataFrame()), comp.bd_sequences.get(anchor)
+    label = ("per sequence on fronts, then the mean over sequences (JVET CTC)"
+             if opts.bd_mode == "per-sequence"
+             else "on dataset-averaged RD fronts (not the CTC way; for comparison)")
+    regime = (f" Rate regime: {opts.bd_range[0]:g} to {opts.bd_range[1]:g} {opts.x_axis}."
+              if opts.bd_range else "")
+    notes = [f"Anchor: {anchor}; interpolation: {opts.bd_method}; rate: {opts.x_axis} "
+             f"({comp.rate}); BD computed {label}.{regime} {FOOTER[opts.front]} Each value is "
+             "integrated over the interval both fronts cover (quality for BD-rate, log rate for "
+             f"BD-metric), which must span at least {100 * opts.min_overlap:.0f}% of the shorter"
+             " front's range (--min-overlap); `interval` gives it per sequence and `share` the "
+             "smallest share. BD-rate < 0 means fewer bits for the same quality. A `--` says "
+             "why in `why --`. Nothing is extrapolated.", provenance_note(records)]
+    if bd.empty:
+        why = comp.bd_missing.get(anchor, "no values")
+        stem.with_suffix(".md").write_text(
+            f"# BD table vs {anchor}: {comp.dataset} ({comp.rate} rate)\n\nNo table: {why}.\n")
+        print(f"ulvr: no BD table vs {anchor} for {comp.dataset} ({comp.rate}): {why}",
+              file=sys.stderr)
+        return [stem.with_suffix(".md")]
+    bd_best = {c: "min" if c.startswith("BD-rate") else best_direction(c[3:])
+               for c in bd.columns if c.startswith("BD-") and not c.endswith(
+                   ("interval", "(%)", "--", f"({opts.x_axis})")) or c.startswith("BD-rate")
+               and c.endswith(" (%)") and "share" not in c}
+    values = [c for c in bd.columns if c in bd_best]
+    shown = bd[["method", *values, "note"]]
+    written = write_tables(shown, stem, bd_best,
+                           f"BD table vs {anchor} ({opts.bd_mode}): {comp.dataset} "
+                           f"({comp.rate} rate)", notes)
+    bd.drop(columns=["dataset"]).to_csv(stem.with_suffix(".csv"), index=False)
+    if cells is not None and len(cells):
+        path = stem.parent / f"{stem.name}_per_sequence.csv"
+        cells.to_csv(path, index=False)
+        written.append(path)
+    return written
+
+
+def _coverage_cell(value: float, covered: int, sequences: int, bold: bool) -> str:
+    text = f"{_fmt(value)} ({covered}/{sequences})"
+    return f"**{text}**" if bold else text
+
+
+def _best(values: pd.Series, metric: str) -> float:
+    finite = values.dropna()
+    if finite.empty:
+        return float("nan")
+    return float(finite.min() if lower_is_better(metric) else finite.max())
+
+
+def write_matched(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]:
+    """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, each
+    cell with its sequence coverage, best per column in bold) and _per_sequence.csv."""
+    long, targets = comp.fixed, comp.options.targets
+    md, tex = [f"# Matched-rate table: {comp.dataset} ({comp.rate} rate)\n"], []
+    for metric in comp.present:
+        part = long[long["metric"] == metric]
+        if part.empty:
             continue
-        best = {c: best_direction(metric) for c in wide.columns if c.startswith("bpp=")}
-        arrow = "lower is better (↓)" if lower_is_better(metric) else "higher is better (↑)"
-        md.append(f"\n## {metric}: {arrow}\n\n" + to_markdown(wide, best))
-        tex.append(to_latex(wide, best, f"{metric} at matched rate ({dataset})"))
+        rows, best = [], {t: _best(part[part["target_bpp"] == t]["value"], metric)
+                          for t in targets}
+        for entry, grp in part.groupby("entry"):
+            by_t = grp.set_index("target_bpp")
+            rows.append([entry] + [_coverage_cell(
+                by_t.at[t, "value"], int(by_t.at[t, "covered"]), int(by_t.at[t, "sequences"]),
+                by_t.at[t, "value"] == best[t]) for t in targets])
+        wide = pd.DataFrame(rows, columns=["method", *[f"bpp={t:g}" for t in targets]])
+        md.append(f"\n## {metric}: {_arrow(metric)}\n\n" + to_markdown(wide))
+        tex.append(to_latex(wide.replace(r"\*\*", "", regex=True), {},
+                            f"{metric} at matched rate ({comp.dataset})"))
         long.loc[long["metric"] == metric, "best"] = best_direction(metric)
-    how = ("Values interpolated with pchip in log10(bpp) over each entry's rate points, never "
-           "extrapolated (-- outside its range). Per-sequence metrics: interpolated per sequence"
-           ", frame-weighted mean only when every sequence covers the target. Set metrics (FVD,"
-           " KVD): interpolated on the dataset-level curve. Best per column in bold.")
+    how = (f"Values interpolated with pchip in log10(bpp) on each entry's front, never "
+           "extrapolated: `-- (k/n)` where only k of the n sequences cover the target. "
+           "Per-sequence metrics: interpolated per sequence, frame-weighted mean only when every"
+           " sequence covers the target. Set metrics (FVD, KVD): on the dataset-level front "
+           f"(1/1: covered). Best per column in bold. {FOOTER[comp.options.front]}")
     foot = [how, *notes]
     stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
     stem.with_suffix(".tex").write_text(
         "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
     long.rename(columns={"entry": "method"}).to_csv(stem.with_suffix(".csv"), index=False)
-    per_seq_path = out_dir / f"matched_rate_{dataset}_per_sequence.csv"
-    per_seq.rename(columns={"entry": "method"}).to_csv(per_seq_path, index=False)
+    per_seq_path = stem.parent / f"{stem.name}_per_sequence.csv"
+    comp.fixed_sequences.rename(columns={"entry": "method"}).to_csv(per_seq_path, index=False)
     return [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex"),
             per_seq_path]
+
+
+def proposed_wide(comp: Comparison, metric: str) -> tuple[list[str], list[list]]:
+    """One metric of the proposed-rates table: column labels (rate points with their mean bpp)
+    and rows [entry, (value, covered, sequences) per rate point], the proposed entry first."""
+    at = comp.at_proposed
+    mean = at[(at["sequence"] == "mean") & (at["metric"] == metric)]
+    points = mean.drop_duplicates("proposed_rate_point").sort_values("bpp")
+    labels = [f"{rp} ({_fmt(b)} bpp)" for rp, b in
+              zip(points["proposed_rate_point"], points["bpp"], strict=True)]
+    order = [comp.proposed, *sorted(set(mean["entry"]) - {comp.proposed})]
+    rows = []
+    for entry in order:
+        mine = mean[mean["entry"] == entry].set_index("proposed_rate_point")
+        rows.append([entry] + [
+            (float(mine.at[rp, "value"]), int(mine.at[rp, "covered"]),
+             int(mine.at[rp, "sequences"])) if rp in mine.index else (float("nan"), 0, 0)
+            for rp in points["proposed_rate_point"]])
+    return labels, rows
+
+
+def write_proposed(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]:
+    """matched_proposed_<dataset>.{md,csv,tex}: every entry's quality at the proposed
+    method's own rate points (see `matched.at_proposed`), one table per metric."""
+    if comp.at_proposed is None:
+        stem.with_suffix(".md").write_text(
+            f"# Quality at the proposed method's rates: {comp.dataset}\n\n"
+            f"No table: {comp.proposed_note}.\n")
+        return [stem.with_suffix(".md")]
+    md = [f"# Quality at {comp.proposed}'s own rates: {comp.dataset} ({comp.rate} rate)\n"]
+    tex = []
+    for metric in comp.present:
+        labels, rows = proposed_wide(comp, metric)
+        if not rows:
+            continue
+        best = [_best(pd.Series([r[j + 1][0] for r in rows]), metric)
+                for j in range(len(labels))]
+        cells = [[r[0] + (" (proposed)" if r[0] == comp.proposed else "")]
+                 + [_coverage_cell(v, k, n, v == best[j]) if np.isfinite(v) or n
+                    else "-- (not run)" for j, (v, k, n) in enumerate(r[1:])] for r in rows]
+        wide = pd.DataFrame(cells, columns=["entry", *labels])
+        md.append(f"\n## {metric}: {_arrow(metric)}\n\n" + to_markdown(wide))
+        tex.append(to_latex(wide.replace(r"\*\*", "", regex=True), {},
+                            f"{metric} at {comp.proposed}'s rates ({comp.dataset})"))
+    how = (f"Columns: {comp.proposed}'s rate points, with their frame-weighted mean bpp. Per "
+           f"sequence, every other entry's front is interpolated with pchip in log bpp at "
+           f"{comp.proposed}'s bpp on that sequence, never extrapolated; the cell is the "
+           "frame-weighted mean over sequences when every sequence is covered, else `-- "
+           "(k/n)`. Set metrics (FVD, KVD): on dataset-level fronts at the mean bpp. Best per "
+           f"column in bold. {FOOTER[comp.options.front]}")
+    foot = [how, *notes]
+    stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
+    stem.with_suffix(".tex").write_text(
+        "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
+    comp.at_proposed.to_csv(stem.with_suffix(".csv"), index=False)
+    return [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
+
+
+def _arrow(metric: str) -> str:
+    return "lower is better (↓)" if lower_is_better(metric) else "higher is better (↑)"
 
 
 def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict],
@@ -271,23 +367,65 @@ def provenance_note(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def plot_rd(table: pd.DataFrame, dataset: str, metric: str, out_dir: Path, x_axis: str = "bpp",
-            log_x: bool = True) -> list[Path]:
-    """One RD figure (PNG and PDF) with a curve per method."""
-    fig, ax = plt.subplots(figsize=(5, 3.6))
-    for method, grp in table.groupby("method"):
-        grp = grp.sort_values(x_axis)
-        ax.plot(grp[x_axis], grp[metric], label=method, **method_style(method))
-    if log_x:
-        ax.set_xscale("log")
-    ax.set_xlabel(x_axis)
-    ax.set_ylabel(metric + (" (lower is better)" if lower_is_better(metric) else ""))
-    ax.set_title(f"{dataset}: {metric}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7)
+# display units of the outputs that have one (kept out of the metric table: its source is
+# part of some metrics' fingerprints, and a label must not re-run jobs)
+UNITS = {"psnr-rgb": "dB", "psnr-yuv": "dB", "psnr-y": "dB", "psnr-u": "dB", "psnr-v": "dB",
+         "tof": "px", "tof-tecogan": "px", "flicker": "8-bit luma levels", "cvvdp": "JOD"}
+
+
+def axis_label(metric: str) -> str:
+    """'psnr-rgb (dB), higher is better': the metric, its unit and its direction."""
+    output_spec(metric)   # an unknown output is an error, not a label
+    unit = UNITS.get(metric, "")
+    return f"{metric}{f' ({unit})' if unit else ''}, " + \
+        ("lower is better" if lower_is_better(metric) else "higher is better")
+
+
+def _draw(ax: plt.Axes, comp: Comparison, metric: str, x_axis: str) -> None:
+    """Each entry's front as its curve, its dominated points as faint markers; the proposed
+    entry thicker and on top."""
+    rd = comp.rd
+    for method, grp in rd.groupby("method"):
+        style, top = method_style(method), method == comp.proposed
+        on = on_front(grp, metric, comp.options.front, x_axis, ("dataset", "method"))
+        curve = grp[on].sort_values(x_axis)
+        ax.plot(curve[x_axis], curve[metric], label=method + (" (proposed)" if top else ""),
+                lw=2.6 if top else 1.2, ms=6 if top else 4, zorder=10 if top else 2, **style)
+        off = grp[~on & grp[metric].notna()]
+        ax.plot(off[x_axis], off[metric], ls="none", alpha=0.3, color=style["color"],
+                marker=style["marker"], ms=4, zorder=1)
+
+
+def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> list[Path]:
+    """One RD figure (PNG and PDF): every entry on all rates, and beside it the ultra-low view
+    zoomed to the proposed entry's rate range."""
+    x_axis = comp.options.x_axis
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    mine = comp.rd[comp.rd["method"] == comp.proposed][x_axis].dropna() \
+        if comp.proposed else pd.Series(dtype=float)
+    for ax, zoom in zip(axes, (False, True), strict=True):
+        _draw(ax, comp, metric, x_axis)
+        if log_x:
+            ax.set_xscale("log")
+        if zoom and len(mine):
+            lo, hi = float(mine.min()) / 1.5, float(mine.max()) * 1.5
+            ax.set_xlim(lo, hi)
+            inside = comp.rd[(comp.rd[x_axis] >= lo) & (comp.rd[x_axis] <= hi)][metric]
+            if inside.notna().any():
+                pad = 0.05 * (inside.max() - inside.min()) or 0.05 * abs(inside.max()) or 1
+                ax.set_ylim(inside.min() - pad, inside.max() + pad)
+        ax.set_xlabel(f"{x_axis} ({comp.rate} rate)")
+        ax.set_ylabel(axis_label(metric))
+        ax.set_title(f"{comp.dataset}: {metric}" + (f", ultra-low view ({comp.proposed}'s range)"
+                                                     if zoom else ", all rates"), fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=6)
+    if metric in SET_OUTPUTS:
+        fig.text(0.01, 0.01, "Few clips per entry: FVD/KVD covariance is rank-deficient; see "
+                 "the clip count in the RD table", fontsize=7)
     fig.tight_layout()
-    paths = [out_dir / f"rd_{dataset}_{metric}.{ext}" for ext in ("png", "pdf")]
+    paths = [stem.with_suffix(f".{ext}") for ext in ("png", "pdf")]
     for path in paths:
-        fig.savefig(path, dpi=150)
+        fig.savefig(path, dpi=110)
     plt.close(fig)
     return paths

@@ -328,6 +328,7 @@ def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
             method = create_method(job.method, **job.method_options)
             method.device = job.device
             record.update(kind=method.kind.value, causal=method.causal,
+                          receiver_of=method.receiver_of,
                           config_hash=config_digest(job.method_config))
             recon = method.run(seq, job.rate_point, workdir)
             bits = recon.stream_bits()

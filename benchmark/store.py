@@ -182,6 +182,7 @@ def flatten(record: dict) -> dict:
                                       "created", "key")}
     row["rate_point"] = record.get("rate_point", {}).get("label")
     row["group"] = record.get("group", "")
+    row["receiver_of"] = record.get("receiver_of", "")
     row["path"] = record.get("_path")
     for stream, bits in record.get("bits", {}).items():
         row[f"bits_{stream}"] = bits

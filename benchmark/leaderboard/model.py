@@ -1,36 +1,36 @@
 """What the leaderboard page shows, as one JSON-able dict built from a results store with the
 report's own functions (RD, matched-rate and BD tables are the same numbers as the CSVs).
 
-Per dataset: the entries (method kind, causal or not, proposed or not, their warnings), and per
-rate accounting (total, payload) the RD table, the matched-rate values, a BD table against every
-entry that can anchor one, and each sequence's RD points. Per job: per-frame values and the
-preview frame (a data URI) for the drill-down, within a size budget.
+Per dataset: the entries (method kind, causal or not, their role: the proposed entry or another
+receiver of its streams, their warnings), and per rate accounting (total, payload) the RD table
+with off-front marks, the proposed-rates and fixed-target tables, BD tables against the anchors
+and every classical codec over two rate regimes, and each sequence's RD points. Per job:
+per-frame values and the preview frame (a data URI) for the drill-down, within a size budget.
 """
 
 from __future__ import annotations
 
 import base64
 import math
-import re
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark import matched
-from benchmark.bdrate import MIN_POINTS, bd_table
-from benchmark.errors import UlvrError
+from benchmark.comparisons import SET_OUTPUTS, Comparison, Options, compare
+from benchmark.entries import proposed_entry
+from benchmark.fronts import FOOTER, on_front
+from benchmark.headline import headline
 from benchmark.metrics.table import lower_is_better, output_spec
-from benchmark.registry import MethodKind
 from benchmark.report import (
     RATES,
-    SET_OUTPUTS,
+    axis_label,
     best_direction,
     load_entries,
-    matched_values,
     method_style,
-    present_outputs,
+    proposed_wide,
     provenance,
     rd_table,
     with_rate,
@@ -86,65 +86,77 @@ def _warnings(frame: pd.DataFrame, rd: pd.DataFrame) -> tuple[dict[str, list[str
     return dict(out), [f"FVD of every entry: {note}" for note in sorted(shared)]
 
 
-def _split_notes(note: str, metrics: list[str]) -> dict[str, str]:
-    """A BD row's note (one '<metric>: ...' part per metric without a value) by metric."""
-    if not note:
-        return {}
-    names = "|".join(re.escape(m) for m in sorted(metrics, key=len, reverse=True))
-    parts = re.split(rf"; (?=(?:{names}): )", note)
-    return {m: part[len(m) + 2:] for part in parts for m in metrics if part.startswith(f"{m}: ")}
+BD_REGIMES = {"all": None, "ultra-low": (0.0, 0.01)}   # regime -> bd_range (bpp)
 
 
-def _bd_tables(ok: pd.DataFrame, metrics: list[str], x_axis: str,
-               bd_method: str) -> dict[str, list[dict]]:
-    """Per anchor (every entry with enough rate points on every sequence), its BD rows."""
-    tables = {}
-    points = ok.groupby(["entry", "sequence"])["rate_point"].nunique().groupby("entry").min()
-    sequences = ok.groupby("entry")["sequence"].nunique()
-    for anchor in sorted(points.index):
-        if points[anchor] < MIN_POINTS or sequences[anchor] < ok["sequence"].nunique():
-            continue
-        try:
-            bd = bd_table(ok, anchor, metrics, rate_col=x_axis, method=bd_method)
-        except UlvrError:
-            continue
-        rows = []
-        for r in bd.to_dict("records"):
-            notes = _split_notes(r["note"], metrics)
-            row = {"entry": r["method"], "overlap": _num(r["rate overlap (%)"])}
-            for m in metrics:
-                row[m] = [_num(r.get(f"BD-rate {m} (%)")), _num(r.get(f"BD-{m}")),
-                          notes.get(m, "")]
-            rows.append(row)
-        tables[anchor] = rows
-    return tables
+def _cells(values: list) -> list:
+    return [_num(v) for v in values]
 
 
-def _rate_view(part: pd.DataFrame, fvd: pd.DataFrame, dataset: str,
-               targets: tuple[float, ...], x_axis: str, bd_method: str) -> dict:
+def _bd_rows(table: pd.DataFrame, metrics: list[str]) -> list[dict]:
+    """A BD table as page rows: per metric [BD-rate, BD-metric, why BD-rate is --, why
+    BD-metric is --, share of the shorter curve for BD-rate, for BD-metric]."""
+    rows = []
+    for r in table.to_dict("records"):
+        row = {"entry": r["method"]}
+        for m in metrics:
+            if f"BD-rate {m} (%)" in r:
+                row[m] = [_num(r[f"BD-rate {m} (%)"]), _num(r[f"BD-{m}"]),
+                          r.get(f"BD-rate {m} why --") or "", r.get(f"BD-{m} why --") or "",
+                          _num(r.get(f"BD-rate {m} share (%)")), _num(r.get(f"BD-{m} share (%)"))]
+        rows.append(row)
+    return rows
+
+
+def _proposed_view(comp: Comparison) -> dict | None:
+    """The proposed-rates table per metric: column labels, mean bpp, rows [value, covered, n]."""
+    if comp.at_proposed is None:
+        return None
+    out = {}
+    for metric in comp.present:
+        labels, rows = proposed_wide(comp, metric)
+        out[metric] = {"columns": labels,
+                       "rows": {r[0]: [[_num(v), k, n] for v, k, n in r[1:]] for r in rows}}
+    return out
+
+
+def _rate_view(part: pd.DataFrame, fvd: pd.DataFrame, dataset: str, rate: str,
+               options: Options, anchors: tuple[str, ...]) -> dict:
     """One rate accounting's tables for one dataset (`fvd`: its pooled set metrics, which do
-    not depend on how bits are counted)."""
+    not depend on how bits are counted), from the report's own comparisons."""
     rd = rd_table(part, fvd)
-    present = present_outputs(rd)
-    long, _ = matched_values(part, rd, dataset, present, targets)
+    comps = {regime: compare(part, rd, dataset, rate, replace(options, anchors=anchors,
+                                                                 bd_range=bd_range))
+             for regime, bd_range in BD_REGIMES.items()}
+    comp = comps["all"]
+    present, targets = comp.present, options.targets
     matched_rows: dict[str, dict[str, list]] = defaultdict(dict)
-    for metric in present:
-        table = matched.wide(long, metric)
-        for r in table.to_dict("records"):
-            matched_rows[metric][r["method"]] = [_num(r.get(f"bpp={t:g}")) for t in targets]
+    for r in comp.fixed.to_dict("records"):
+        cell = [_num(r["value"]), int(r["covered"]), int(r["sequences"])]
+        matched_rows[r["metric"]].setdefault(r["entry"], [None] * len(targets))
+        matched_rows[r["metric"]][r["entry"]][targets.index(r["target_bpp"])] = cell
     ok = part[part["status"] == STATUS_OK]
     warnings, shared = _warnings(part, rd)
-    seq_metrics = [m for m in present if m not in SET_OUTPUTS]
+    seq_metrics = comp.seq_metrics
+    fronts = {m: on_front(ok, m, options.front) for m in seq_metrics}
     per_sequence: dict[str, dict[str, list]] = defaultdict(dict)
     for (seq, entry), grp in ok.sort_values("bpp").groupby(["sequence", "entry"]):
         per_sequence[seq][entry] = [
             {"rate_point": r["rate_point"], "bpp": _num(r["bpp"]),
-             **{m: _num(r.get(m)) for m in seq_metrics}} for r in grp.to_dict("records")]
+             "off": [m for m in seq_metrics if not fronts[m][i]],
+             **{m: _num(r.get(m)) for m in seq_metrics}}
+            for i, r in zip(grp.index, grp.to_dict("records"), strict=True)]
     rd_rows = [{"entry": r["method"], "rate_point": r["rate_point"], "jobs": r["jobs"],
                 "bpp": _num(r["bpp"]), "kbps": _num(r["kbps"]),
-                **{m: _num(r.get(m)) for m in present}} for r in rd.to_dict("records")]
+                "off": [m for m in str(r["off front"]).split(",") if m]
+                if r["off front"] != "all" else list(present),
+                **{m: _num(r.get(m)) for m in present}} for r in comp.rd.to_dict("records")]
+    bd = {regime: {a: _bd_rows(c.bd[a], seq_metrics) for a in anchors if len(c.bd.get(a, ()))}
+          for regime, c in comps.items()}
+    bd_missing = {regime: c.bd_missing for regime, c in comps.items()}
     return {"metrics": present, "rd": rd_rows, "matched": dict(matched_rows),
-            "bd": _bd_tables(ok, seq_metrics, x_axis, bd_method),
+            "proposed": _proposed_view(comp), "proposed_note": comp.proposed_note,
+            "bd": bd, "bd_missing": bd_missing, "headline": headline(comp),
             "sequences": dict(per_sequence), "warnings": warnings, "dataset_warnings": shared}
 
 
@@ -180,44 +192,58 @@ def _jobs(part: pd.DataFrame, by_path: dict[str, dict], store: ResultStore, data
     return {s: dict(v) for s, v in jobs.items()}, references, left_out, spent
 
 
-def _entries(frame: pd.DataFrame) -> dict[str, dict]:
-    """Per entry: method, kind, causal, proposed, colour and marker (as in every figure)."""
+def _entries(frame: pd.DataFrame, proposed: str | None) -> dict[str, dict]:
+    """Per entry: method, kind, causal, role (proposed, receiver of the proposed streams, or
+    none), colour and marker (as in every figure)."""
     out = {}
     for r in frame.drop_duplicates("entry").to_dict("records"):
         style = method_style(r["method"])
+        receiver = r.get("receiver_of") or ""
+        role = "proposed" if r["entry"] == proposed else \
+            "receiver" if isinstance(receiver, str) and receiver else ""
         out[r["entry"]] = {"method": r["method"], "kind": r.get("kind") or "external",
-                           "causal": bool(r.get("causal", True)),
-                           "proposed": r.get("kind") == MethodKind.PROPOSED.value,
+                           "causal": bool(r.get("causal", True)), "role": role,
+                           "receiver_of": receiver if isinstance(receiver, str) else "",
+                           "proposed": role == "proposed",
                            "colour": _hex(style["color"]), "marker": style["marker"]}
     return out
 
 
-def page_data(store: ResultStore, targets: tuple[float, ...] = matched.DEFAULT_TARGETS,
-              anchor: str = "x265", x_axis: str = "bpp", bd_method: str = "pchip",
+def page_data(store: ResultStore, options: Options | None = None,
               min_clips: int = DEFAULT_MIN_CLIPS, rate: str = "total", force: bool = False,
               study: dict | None = None, preview_budget: int = PREVIEW_BUDGET) -> dict:
-    """Everything the page shows; `anchor` and `rate` are the selections it opens with."""
+    """Everything the page shows; `options.anchors[0]` and `rate` are the selections it opens
+    with."""
+    options = options or Options()
     entries, records = load_entries(store, force)
     by_path = {r["_path"]: r for r in records}
     datasets = {}
     for dataset in sorted(entries.frame["dataset"].unique()):
         part = entries.frame[entries.frame["dataset"] == dataset]
         fvd = fvd_table([r for r in records if r.get("dataset") == dataset], part, min_clips)
-        views = {name: _rate_view(with_rate(part, name), fvd, dataset, targets, x_axis,
-                                  bd_method) for name in RATES}
+        classical = sorted(set(part[part["kind"] == "classical"]["entry"]))
+        anchors = tuple(dict.fromkeys([*options.anchors, *classical]))
+        views = {name: _rate_view(with_rate(part, name), fvd, dataset, name, options, anchors)
+                 for name in RATES}
+        ok = part[part["status"] == STATUS_OK]
+        proposed = proposed_entry(ok, options.proposed)[0] if len(ok) else None
         jobs, references, notes, spent = _jobs(part, by_path, store, dataset, preview_budget)
         preview_budget -= spent   # the budget is the whole page's, over every dataset
-        datasets[dataset] = {"entries": _entries(part),
+        datasets[dataset] = {"entries": _entries(part, proposed), "proposed": proposed,
                              "sequences": sorted(part["sequence"].unique()),
                              "rates": views, "jobs": jobs, "reference_previews": references,
                              "notes": notes + entries.notes()}
     outputs = sorted({m for d in datasets.values() for v in d["rates"].values()
                       for m in v["metrics"]})
     metrics = {m: {"better": best_direction(m), "lower_is_better": lower_is_better(m),
-                   "set_level": m in SET_OUTPUTS, "description": output_spec(m).description}
+                   "set_level": m in SET_OUTPUTS, "description": output_spec(m).description,
+                   "axis": axis_label(m)}
                for m in outputs}
     return {"title": "ULVR-Bench leaderboard",
             "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "targets": list(targets), "rates": list(RATES), "rate": rate, "anchor": anchor,
-            "x_axis": x_axis, "bd_method": bd_method, "metrics": metrics,
+            "targets": list(options.targets), "rates": list(RATES), "rate": rate,
+            "anchor": options.anchors[0] if options.anchors else "",
+            "regimes": {k: list(v) if v else None for k, v in BD_REGIMES.items()},
+            "front": options.front, "front_note": FOOTER[options.front],
+            "x_axis": options.x_axis, "bd_method": options.bd_method, "metrics": metrics,
             "datasets": datasets, "study": study, "provenance": provenance(records)}

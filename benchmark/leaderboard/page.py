@@ -32,7 +32,7 @@ def render_page(data: dict) -> str:
 
 def write_html(store: ResultStore, path: Path, study: dict | None = None,
                **options: object) -> Path:
-    """Write the page for a store; `options` are `page_data`'s (targets, anchor, rate, ...)."""
+    """Write the page for a store; `options` are `page_data`'s (options, rate, min_clips, ...)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_page(page_data(store, study=study, **options)), encoding="utf-8")

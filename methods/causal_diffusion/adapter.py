@@ -96,6 +96,7 @@ class LowresBicubic(SenderMethod):
 
     description = "decoded low-res texture stream, bicubic upsampling (same bits as cdm)"
     causal = True
+    receiver_of = "causal-diffusion"
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
         for block in _blocks(tx.conditions(), 8):
@@ -218,6 +219,7 @@ class CdmTeacher(DiffusionReceiver):
 
     description = "conditional video diffusion, bidirectional teacher (DDIM)"
     causal = False
+    receiver_of = "causal-diffusion"
     default_checkpoint = "small-teacher.safetensors"
     default_steps = 8
     default_consistency = "lowpass"   # the proposed system's receiver, as its student's
@@ -255,6 +257,7 @@ class FrameDiffusion(CdmTeacher):
     from the same two streams, so it shows what the Temporal Adapter buys in consistency."""
 
     kind = MethodKind.GENERATIVE
+    receiver_of = ""
     description = "frame-wise conditional diffusion from the same streams (no temporal model)"
     causal = True
     default_checkpoint = "small-frame.safetensors"
@@ -375,6 +378,7 @@ class SemanticOnly(CdmTeacher):
     semantic stream alone (no texture stream is sent; its bits are the semantic bytes only)."""
 
     kind = MethodKind.SEMANTIC
+    receiver_of = ""
     description = "video diffusion from the semantic stream alone (no texture)"
     default_consistency = "none"      # no texture frame to be consistent with
     default_checkpoint = "small-semantic.safetensors"
