@@ -39,10 +39,12 @@ from benchmark.tables import _fmt, to_latex, to_markdown, write_tables  # noqa: 
 
 RATE_COLUMNS = ("bpp", "kbps")
 MARKERS = "osD^v<>pP*Xh"
-COLOURS = plt.get_cmap("tab10").colors
-# Methods with a fixed colour and marker (the usual anchors first), so figures stay comparable
-STYLE_ORDER = ("x264", "x265", "vvenc", "svtav1", "aom", "bmshj2018-hyperprior", "mbt2018",
-               "lowres-bicubic", "cdm-teacher", "causal-diffusion")
+COLOURS = plt.get_cmap("tab20").colors[::2] + plt.get_cmap("tab20").colors[1::2]
+# Methods with a fixed colour and marker (the usual anchors first), so figures stay comparable;
+# the first 10 get distinct strong colours and markers
+STYLE_ORDER = ("x265", "causal-diffusion", "vvenc", "svtav1", "lowres-bicubic", "x264",
+               "cdm-teacher", "frame-diffusion", "semantic-only", "mbt2018-mean-local", "aom",
+               "bmshj2018-hyperprior", "mbt2018")
 
 
 def method_style(method: str) -> dict:

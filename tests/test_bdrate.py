@@ -16,13 +16,13 @@ PSNR = np.array([30.0, 33.0, 35.5, 37.5])
 def test_matches_package_numbers():
     rate_t, psnr_t = RATE * 0.9, PSNR + 0.1
     for method in ("pchip", "akima", "cubic"):
-        ours, delta, _ = bd_pair(RATE, PSNR, rate_t, psnr_t, method=method)
+        ours, delta = bd_pair(RATE, PSNR, rate_t, psnr_t, method=method)[:2]
         assert ours == pytest.approx(bd.bd_rate(RATE, PSNR, rate_t, psnr_t, method))
         assert delta == pytest.approx(bd.bd_psnr(RATE, PSNR, rate_t, psnr_t, method))
 
 
 def test_constant_rate_factor_gives_that_factor():
-    rate, delta, _ = bd_pair(RATE, PSNR, RATE * 0.8, PSNR)
+    rate, delta = bd_pair(RATE, PSNR, RATE * 0.8, PSNR)[:2]
     assert rate == pytest.approx(-20.0, abs=1e-9)
     assert delta > 0
 
@@ -30,16 +30,18 @@ def test_constant_rate_factor_gives_that_factor():
 def test_lower_is_better_sign():
     lpips = np.array([0.40, 0.30, 0.22, 0.16])
     # test reaches the same LPIPS with 30% fewer bits: BD-rate -30%, BD-LPIPS negative (better)
-    rate, delta, _ = bd_pair(RATE, lpips, RATE * 0.7, lpips, lower_is_better=True)
+    rate, delta = bd_pair(RATE, lpips, RATE * 0.7, lpips, lower_is_better=True)[:2]
     assert rate == pytest.approx(-30.0, abs=1e-9)
     assert delta < 0
-    worse_rate, worse_delta, _ = bd_pair(RATE, lpips, RATE * 1.5, lpips, lower_is_better=True)
+    worse_rate, worse_delta = bd_pair(RATE, lpips, RATE * 1.5, lpips,
+                                      lower_is_better=True)[:2]
     assert worse_rate == pytest.approx(50.0, abs=1e-9) and worse_delta > 0
 
 
 def test_no_overlap_gives_nan_and_warning():
-    rate, _, note = bd_pair(RATE, PSNR, RATE, PSNR + 20)
-    assert np.isnan(rate) and "metric overlap" in note
+    value = bd_pair(RATE, PSNR, RATE, PSNR + 20)
+    assert np.isnan(value.rate) and "shared quality range 0%" in value.note
+    assert value.quality_share == 0.0 and value.rate_share == 1.0
 
 
 def test_bd_table_and_short_anchor():
@@ -49,12 +51,11 @@ def test_bd_table_and_short_anchor():
             for i, (r, p) in enumerate(zip(RATE, PSNR, strict=True))]
     table = bd_table(pd.DataFrame(rows), "anchor", ["psnr-rgb"])
     assert table.iloc[0]["BD-rate psnr-rgb (%)"] == pytest.approx(-50.0)
-    from benchmark.errors import UlvrError
-
-    with pytest.raises(UlvrError, match="at least 3"):
-        bd_table(pd.DataFrame(rows[:2] + rows[4:]), "anchor", ["psnr-rgb"])
+    short = bd_table(pd.DataFrame(rows[:2] + rows[4:]), "anchor", ["psnr-rgb"]).iloc[0]
+    assert np.isnan(short["BD-rate psnr-rgb (%)"])
+    assert "anchor has 2 front point(s), BD needs 3" in short["BD-rate psnr-rgb why --"]
 
 
 def test_non_monotonic_curve_gives_nan():
-    rate, delta, note = bd_pair(RATE, PSNR, RATE, np.array([30.0, 29.0, 35.0, 36.0]))
+    rate, delta, note = bd_pair(RATE, PSNR, RATE, np.array([30.0, 29.0, 35.0, 36.0]))[:3]
     assert np.isnan(rate) and np.isnan(delta) and "not monotonic" in note

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from baselines.bitstream import split_parameter_sets
+from benchmark.comparisons import Options
 from benchmark.errors import UlvrError
 from benchmark.registry import create_method
 
@@ -76,8 +77,9 @@ def test_report_rate_total_or_payload(tmp_path):
             recs.append(rec)
     store = write_store(tmp_path / "s", recs)
     for rate, bits in (("total", 700), ("payload", 100)):
-        write_report(store, tmp_path / rate, anchor="none", rate=rate)
-        rd = pd.read_csv(tmp_path / rate / "rd_table_toy.csv").set_index("rate_point")
+        write_report(store, tmp_path / rate, rates=(rate,), options=Options(anchors=()))
+        stem = "toy" if rate == "total" else f"toy_{rate}"
+        rd = pd.read_csv(tmp_path / rate / f"rd_table_{stem}.csv").set_index("rate_point")
         # frame-weighted over a (32 frames) and b (16): 2 * bits / (64 * 32 * 48)
         assert rd.loc["p0", "bpp"] == pytest.approx(2 * bits / (64 * 32 * 48))
-        assert f"Rate: {rate}" in (tmp_path / rate / "rd_table_toy.md").read_text()
+        assert f"Rate: {rate}" in (tmp_path / rate / f"rd_table_{stem}.md").read_text()

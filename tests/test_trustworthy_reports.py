@@ -12,6 +12,7 @@ import pytest
 
 from benchmark.bdrate import bd_table
 from benchmark.cli import main
+from benchmark.comparisons import Options
 from benchmark.entries import resolve
 from benchmark.errors import UlvrError
 from benchmark.matched import interpolate_at
@@ -26,7 +27,7 @@ PSNR = [30.0, 33.0, 35.5, 37.5]
 
 
 def _rd(tmp_path, store) -> pd.DataFrame:
-    write_report(store, tmp_path / "rep", anchor="none")
+    write_report(store, tmp_path / "rep", options=Options(anchors=()))
     return pd.read_csv(tmp_path / "rep" / "rd_table_toy.csv")
 
 
@@ -108,7 +109,7 @@ def test_direction_never_depends_on_importing_a_metric(tmp_path, monkeypatch):
     assert lower_is_better("fvd") and not lower_is_better("psnr-y@mse")
     recs = [record("m", "a", f"p{i}", r, {"lpips-alex": v})
             for i, (r, v) in enumerate(zip(RATES, [0.4, 0.3, 0.2, 0.1], strict=True))]
-    write_report(write_store(tmp_path / "s", recs), tmp_path / "rep", anchor="none")
+    write_report(write_store(tmp_path / "s", recs), tmp_path / "rep", options=Options(anchors=()))
     md = (tmp_path / "rep" / "rd_table_toy.md").read_text()
     assert "**0.1**" in md and "**0.4**" not in md
 
@@ -166,9 +167,9 @@ def test_bd_averaged_variant_is_available_and_labelled(tmp_path):
     recs = [record(r["entry"], r["sequence"], r["rate_point"], r["bpp"],
                    {"psnr-rgb": r["psnr-rgb"]}) for r in frame.to_dict("records")]
     store = write_store(tmp_path / "s", recs)
-    write_report(store, tmp_path / "rep", anchor="anchor", bd_mode="averaged")
+    write_report(store, tmp_path / "rep", options=Options(anchors=("anchor",), bd_mode="averaged"))
     text = (tmp_path / "rep" / "bd_table_toy_averaged.md").read_text()
-    assert "dataset-averaged RD points" in text and "(averaged)" in text
+    assert "dataset-averaged RD fronts" in text and "(averaged)" in text
 
 
 # -- 6. comparisons at ultra-low rates -----------------------------------------------------------
@@ -192,7 +193,8 @@ def test_matched_rate_table_written_with_best_marked_and_coverage(tmp_path):
     # "wide" covers 0.0003 on sequence a only: the dataset value there must be NaN
     recs += curve("wide", "a", [0.0001, 0.01], [10.0, 40.0])
     recs += curve("wide", "b", [0.0004, 0.01], [10.0, 40.0])
-    files = write_report(write_store(tmp_path / "s", recs), tmp_path / "rep", anchor="none")
+    files = write_report(write_store(tmp_path / "s", recs), tmp_path / "rep",
+                         options=Options(anchors=()))
     assert any("matched" in p.name for p in files)
     long = pd.read_csv(tmp_path / "rep" / "matched_rate_toy.csv")
     psnr = long[long["metric"] == "psnr-rgb"].set_index(["method", "target_bpp"])["value"]
@@ -216,11 +218,13 @@ def test_any_entry_can_be_the_bd_anchor_and_overlap_is_noted_in_the_row(tmp_path
         recs += curve("lowres-bicubic", seq, [0.0005, 0.001, 0.002], [15.0, 16.0, 17.0])
         recs += curve("x265", seq, [0.0006, 0.0012, 0.0025], [15.5, 16.8, 18.0])
         recs += curve("far", seq, [0.1, 0.2, 0.4], [35.0, 38.0, 40.0])
-    write_report(write_store(tmp_path / "s", recs), tmp_path / "rep", anchor="lowres-bicubic")
+    write_report(write_store(tmp_path / "s", recs), tmp_path / "rep",
+                 options=Options(anchors=("lowres-bicubic",)))
     bd_csv = pd.read_csv(tmp_path / "rep" / "bd_table_toy.csv").set_index("method")
     assert set(bd_csv["anchor"]) == {"lowres-bicubic"}
     assert np.isfinite(bd_csv.loc["x265", "BD-rate psnr-rgb (%)"])
-    assert "overlap" in bd_csv.loc["far", "note"] and "2/2 sequences" in bd_csv.loc["far", "note"]
+    far = bd_csv.loc["far", "note"]
+    assert "shared quality range 0%" in far and "2/2 sequences" in far
     assert pd.isna(bd_csv.loc["x265", "note"]) or bd_csv.loc["x265", "note"] == ""
 
 
@@ -260,7 +264,7 @@ def test_fvd_clip_count_flag_and_completeness(tmp_path):
         "p0", "fvd_note"].startswith("unreliable: 6 clips < 64")
     assert np.isnan(table.loc["p1", "fvd"]) and "1 sequence(s) without" in table.loc[
         "p1", "fvd_note"]
-    write_report(store, tmp_path / "rep", anchor="none")
+    write_report(store, tmp_path / "rep", options=Options(anchors=()))
     md = (tmp_path / "rep" / "rd_table_toy.md").read_text()
     assert "fvd_clips" in md.splitlines()[2] and "unreliable: 6 clips < 64" in md
 

@@ -3,7 +3,7 @@
 "use strict";
 const DATA = JSON.parse(document.getElementById("data").textContent);
 const state = {dataset: "all", metric: null, rate: DATA.rate, hiddenKinds: new Set(), causal: "all",
-               anchors: {}, sort: {}, open: {}, target: {}};
+               anchors: {}, sort: {}, open: {}, target: {}, regime: "all"};
 const el = (tag, attrs = {}, ...kids) => {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -76,12 +76,17 @@ function table(id, ds, columns, rows, opts = {}) {
       tr.dataset.kind = e.kind;
       tr.dataset.causal = e.causal ? "causal" : "non-causal";
       if (e.proposed) tr.classList.add("proposed");
+      if (e.role === "receiver") tr.classList.add("receiver");
     }
     columns.forEach((c, i) => {
       const v = r.cells[c.key];
       const td = el("td", {class: c.cls || ""});
-      td.textContent = c.num ? fmt(v) : (v ?? "--");
+      td.textContent = (c.num ? fmt(v) : (v ?? "--")) + ((r.annot || {})[c.key] || "");
       if (best[i] !== undefined && v === best[i]) td.classList.add("best");
+      if (i === 0 && e && e.role === "receiver") {
+        td.append(el("span", {class: "tag", text: `receiver of ${e.receiver_of}'s streams`}));
+      }
+      if (i === 0 && e && e.proposed) td.append(el("span", {class: "tag proposed", text: "proposed"}));
       if (i === 0 && r.warnings && r.warnings.length) td.append(warnBox(r.warnings));
       tr.append(td);
     });
@@ -114,8 +119,24 @@ function ticksLin(lo, hi) {
   for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-12; v += step) out.push(v);
   return out;
 }
-function plot(series, {xlabel, ylabel, xlog = true, title = "", width = 600, height = 330}) {
-  const pts = series.flatMap(s => s.points).filter(p => p[1] !== null && (!xlog || p[0] > 0));
+const MARKERS = {o: "circle", s: "square", D: "diamond", "^": "up", v: "down", "<": "left",
+                 ">": "right", p: "diamond", P: "square", "*": "up", X: "down", h: "circle"};
+function marker(shape, x, y, r, colour, faint) {
+  const kind = MARKERS[shape] || "circle";
+  const attrs = {fill: colour, "fill-opacity": faint ? 0.25 : 1, stroke: faint ? colour : "none",
+                 "stroke-opacity": faint ? 0.5 : 1, "data-marker": kind};
+  if (kind === "circle") return sv("circle", {cx: x, cy: y, r, ...attrs});
+  const d = {square: [[-1, -1], [1, -1], [1, 1], [-1, 1]], diamond: [[0, -1.3], [1.3, 0], [0, 1.3], [-1.3, 0]],
+             up: [[0, -1.3], [1.2, 1], [-1.2, 1]], down: [[0, 1.3], [1.2, -1], [-1.2, -1]],
+             left: [[-1.3, 0], [1, -1.2], [1, 1.2]], right: [[1.3, 0], [-1, -1.2], [-1, 1.2]]}[kind];
+  return sv("path", {d: "M" + d.map(([a, b]) => `${(x + a * r).toFixed(1)},${(y + b * r).toFixed(1)}`).join("L") + "Z",
+                     ...attrs});
+}
+function plot(series, {xlabel, ylabel, xlog = true, title = "", width = 600, height = 330,
+                       xrange = null, caveat = ""}) {
+  const inRange = p => !xrange || (p[0] >= xrange[0] && p[0] <= xrange[1]);
+  const pts = series.flatMap(s => s.points.concat(s.faint || []))
+    .filter(p => p[1] !== null && (!xlog || p[0] > 0) && inRange(p));
   const svg = sv("svg", {class: "plot", width, height, viewBox: `0 0 ${width} ${height}`,
                          role: "img", "aria-label": title});
   if (!pts.length) {
@@ -125,7 +146,8 @@ function plot(series, {xlabel, ylabel, xlog = true, title = "", width = 600, hei
     return svg;
   }
   const L = 58, R = 200, T = 22, B = 38, W = width - L - R, H = height - T - B;
-  let [x0, x1] = [Math.min(...pts.map(p => p[0])), Math.max(...pts.map(p => p[0]))];
+  let [x0, x1] = xrange ? [xrange[0], xrange[1]]
+                        : [Math.min(...pts.map(p => p[0])), Math.max(...pts.map(p => p[0]))];
   let [y0, y1] = [Math.min(...pts.map(p => p[1])), Math.max(...pts.map(p => p[1]))];
   if (x0 === x1) { x0 = xlog ? x0 / 2 : x0 - 1; x1 = xlog ? x1 * 2 : x1 + 1; }
   if (y0 === y1) { y0 -= Math.abs(y0) * 0.05 || 1; y1 += Math.abs(y1) * 0.05 || 1; }
@@ -151,24 +173,45 @@ function plot(series, {xlabel, ylabel, xlog = true, title = "", width = 600, hei
                           transform: rot ? `rotate(${rot} ${x} ${y})` : ""});
     t.textContent = text; svg.append(t);
   }
-  series.forEach((s, i) => {
-    const good = s.points.filter(p => p[1] !== null && (!xlog || p[0] > 0));
-    if (!good.length) return;
-    const d = good.map((p, j) => `${j ? "L" : "M"}${fx(p[0]).toFixed(1)},${fy(p[1]).toFixed(1)}`);
-    svg.append(sv("path", {d: d.join(""), fill: "none", stroke: s.colour,
-                           "stroke-width": s.bold ? 2.6 : 1.4}));
-    for (const p of good) {
-      const c = sv("circle", {cx: fx(p[0]), cy: fy(p[1]), r: s.bold ? 3.6 : 2.6, fill: s.colour});
+  const clip = `clip${Math.random().toString(36).slice(2)}`;
+  const cp = sv("clipPath", {id: clip});
+  cp.append(sv("rect", {x: L, y: T, width: W, height: H}));
+  svg.append(cp);
+  const ordered = series.map((s, i) => [s, i]).sort((a, b) => (a[0].bold ? 1 : 0) - (b[0].bold ? 1 : 0));
+  for (const [s, i] of ordered) {        // the proposed entry last: drawn on top
+    const ok = p => p[1] !== null && (!xlog || p[0] > 0);
+    const good = s.points.filter(ok);
+    const group = sv("g", {"data-series": s.name, "clip-path": `url(#${clip})`});
+    for (const p of (s.faint || []).filter(ok)) {
+      const m = marker(s.marker, fx(p[0]), fy(p[1]), 2.6, s.colour, true);
+      m.classList.add("dominated");
       const tip = sv("title");
-      tip.textContent = `${s.name}${p[2] ? " " + p[2] : ""}: ${fmt(p[0])}, ${fmt(p[1])}`;
-      c.append(tip); svg.append(c);
+      tip.textContent = `${s.name}${p[2] ? " " + p[2] : ""} (off its front): ${fmt(p[0])}, ${fmt(p[1])}`;
+      m.append(tip); group.append(m);
     }
+    if (good.length) {
+      const d = good.map((p, j) => `${j ? "L" : "M"}${fx(p[0]).toFixed(1)},${fy(p[1]).toFixed(1)}`);
+      group.append(sv("path", {d: d.join(""), fill: "none", stroke: s.colour,
+                               "stroke-width": s.bold ? 3.2 : 1.4, class: s.bold ? "front proposed" : "front"}));
+      for (const p of good) {
+        const c = marker(s.marker, fx(p[0]), fy(p[1]), s.bold ? 4 : 2.8, s.colour, false);
+        const tip = sv("title");
+        tip.textContent = `${s.name}${p[2] ? " " + p[2] : ""}: ${fmt(p[0])}, ${fmt(p[1])}`;
+        c.append(tip); group.append(c);
+      }
+    }
+    svg.append(group);
     const y = T + 6 + i * 14;
     svg.append(sv("line", {x1: L + W + 10, x2: L + W + 26, y1: y, y2: y, stroke: s.colour,
-                           "stroke-width": 2}));
-    const t = sv("text", {x: L + W + 30, y: y + 4});
+                           "stroke-width": s.bold ? 3 : 2}));
+    svg.append(marker(s.marker, L + W + 18, y, 3, s.colour, false));
+    const t = sv("text", {x: L + W + 30, y: y + 4, "font-weight": s.bold ? "bold" : "normal"});
     t.textContent = s.name; svg.append(t);
-  });
+  }
+  if (caveat) {
+    const t = sv("text", {x: L + 4, y: T + 12, class: "caveat"});
+    t.textContent = caveat; svg.append(t);
+  }
   return svg;
 }
 
@@ -177,57 +220,130 @@ function metricOf(view) {
   return view.metrics.includes(state.metric) ? state.metric : view.metrics[0];
 }
 
+const coverage = cell => cell ? ` (${cell[1]}/${cell[2]})` : "";
+const whyMissing = (label, cell) => !cell ? `${label}: not run`
+  : cell[0] === null ? `${label}: only ${cell[1]} of ${cell[2]} sequence(s) cover it on this ` +
+                       "entry's front (never extrapolated)" : "";
+
+function entryRows(ds, names, view, valueCells) {
+  // rows of a values table: numbers to sort and mark, their coverage, and why a cell is --
+  return names.map(name => {
+    const e = DATA.datasets[ds].entries[name] || {};
+    const cells = {entry: name, kind: e.kind, causal: e.causal ? "yes" : "no"}, annot = {};
+    const why = [];
+    valueCells(name).forEach(([key, label, cell]) => {
+      cells[key] = cell ? cell[0] : null;
+      annot[key] = coverage(cell);
+      const w = whyMissing(label, cell);
+      if (w) why.push(w);
+    });
+    cells.why = why.join("; ");
+    return {entry: name, cells, annot, warnings: view.warnings[name] || []};
+  });
+}
+
+function proposedSection(ds, view, metric) {
+  const d = DATA.datasets[ds];
+  const p = view.proposed && view.proposed[metric];
+  if (!p) return [el("h3", {text: "Quality at the proposed method's rates"}),
+    el("p", {class: "note", id: `no-proposed-${ds}`, text: `No table: ${view.proposed_note || "no values"}.`})];
+  const cols = [{key: "entry", label: "method", cls: "name"}, {key: "kind", label: "kind"},
+                ...p.columns.map((c, i) => ({key: `p${i}`, label: c, num: true, best: better(metric)})),
+                {key: "why", label: "why --", cls: "name why"}];
+  const names = [d.proposed, ...Object.keys(p.rows).filter(n => n !== d.proposed).sort()];
+  const rows = entryRows(ds, names, view, name => p.columns.map((c, i) =>
+    [`p${i}`, c.split(" ")[0], (p.rows[name] || [])[i]]));
+  return [el("h3", {}, `Quality at ${d.proposed}'s own rates: ${metric} `,
+             el("span", {class: "sub", text: `(${arrow(metric)}; each rival's front interpolated at ` +
+                         `${d.proposed}'s bpp on each sequence, pchip in log-bpp, never extrapolated; ` +
+                         "mean over sequences only where all are covered (k/n); \u2605 best)"})),
+          table(`proposed-${ds}`, ds, cols, rows, {kind: "proposed"})];
+}
+
 function matchedSection(ds, view, metric) {
   const values = view.matched[metric] || {};
   const cols = [{key: "entry", label: "method", cls: "name"},
                 {key: "kind", label: "kind"}, {key: "causal", label: "causal"},
                 ...DATA.targets.map((t, i) => ({key: `t${i}`, label: `${t} bpp`, num: true,
-                                                best: better(metric)}))];
+                                                best: better(metric)})),
+                {key: "why", label: "why --", cls: "name why"}];
   const d = DATA.datasets[ds];
-  const rows = Object.keys(d.entries).sort().map(name => {
-    const cells = {entry: name, kind: d.entries[name].kind,
-                   causal: d.entries[name].causal ? "yes" : "no"};
-    DATA.targets.forEach((t, i) => { cells[`t${i}`] = (values[name] || [])[i] ?? null; });
-    return {entry: name, cells, warnings: view.warnings[name] || []};
-  });
-  return [el("h3", {}, `Matched-rate table: ${metric} `,
-             el("span", {class: "sub", text: `(${arrow(metric)}; pchip in log-bpp, never ` +
-                                             "extrapolated; \u2605 best shown)"})),
+  const rows = entryRows(ds, Object.keys(d.entries).sort(), view, name =>
+    DATA.targets.map((t, i) => [`t${i}`, `${t} bpp`, (values[name] || [])[i]]));
+  return [el("h3", {}, `Matched-rate table (fixed targets): ${metric} `,
+             el("span", {class: "sub", text: `(${arrow(metric)}; pchip in log-bpp on each entry's front, never ` +
+                                             "extrapolated; (k/n): sequences covered; \u2605 best shown)"})),
           view.dataset_warnings.length ? el("p", {class: "note"}, warnBox(view.dataset_warnings),
                                             " caveats that concern every entry") : "",
           table(`matched-${ds}`, ds, cols, rows, {kind: "matched"})];
 }
 
-function rdPlot(ds, points, metric, title) {
+function series(ds, points, metric) {
+  // per entry: its front for the metric as the curve, its dominated points as faint markers
   const d = DATA.datasets[ds];
-  const series = Object.keys(points).filter(n => entryVisible(ds, n)).sort().map(n => ({
-    name: n, colour: (d.entries[n] || {}).colour || "#555", bold: (d.entries[n] || {}).proposed,
-    points: points[n].map(p => [p.bpp, p[metric] ?? null, p.rate_point])}));
-  return plot(series, {xlabel: `${DATA.x_axis} (${state.rate})`, ylabel: metric, title});
+  return Object.keys(points).filter(n => entryVisible(ds, n)).sort().map(n => {
+    const e = d.entries[n] || {};
+    const all = points[n].filter(p => p[metric] !== null && p[metric] !== undefined);
+    const on = all.filter(p => !(p.off || []).includes(metric));
+    const off = all.filter(p => (p.off || []).includes(metric));
+    return {name: n + (e.proposed ? " (proposed)" : ""), colour: e.colour || "#555", marker: e.marker,
+            bold: e.proposed, points: on.sort((a, b) => a.bpp - b.bpp).map(p => [p.bpp, p[metric], p.rate_point]),
+            faint: off.map(p => [p.bpp, p[metric], p.rate_point])};
+  });
+}
+
+function proposedRange(ds, view) {
+  const name = DATA.datasets[ds].proposed;
+  const bpps = view.rd.filter(r => r.entry === name && r.bpp).map(r => r.bpp);
+  return bpps.length ? [Math.min(...bpps) / 1.5, Math.max(...bpps) * 1.5] : null;
+}
+
+function rdPlots(ds, view, points, metric, title) {
+  const s = series(ds, points, metric);
+  const info = DATA.metrics[metric] || {};
+  const opts = {xlabel: `${DATA.x_axis} (${state.rate} rate)`, ylabel: info.axis || metric,
+                caveat: info.set_level ? "few clips: FVD/KVD covariance is rank-deficient (see clip counts)" : ""};
+  const range = proposedRange(ds, view);
+  return [plot(s, {...opts, title: `${title}: all rates`}),
+          range ? plot(s, {...opts, xrange: range, title: `${title}: ultra-low view (${DATA.datasets[ds].proposed}'s range)`})
+                : ""];
 }
 
 function bdSection(ds, view, metric) {
-  const anchors = Object.keys(view.bd);
+  const regimes = Object.keys(DATA.regimes);
+  const regime = state.regime || "all";
+  const byAnchor = (view.bd[regime] || {});
+  const anchors = Object.keys(byAnchor);
+  const missing = (view.bd_missing[regime] || {});
   if (!anchors.length) return [el("h3", {text: "BD table"}),
-    el("p", {class: "note", text: "No entry has enough rate points on every sequence to anchor a BD table."})];
+    el("p", {class: "note", text: "No BD table: " + (Object.entries(missing).map(([a, w]) => `${a}: ${w}`).join("; ")
+                                                    || "no anchor has results") + "."})];
   let anchor = state.anchors[ds] || DATA.anchor;
   if (!anchors.includes(anchor)) anchor = anchors[0];
   const select = el("select", {id: `anchor-${ds}`, onchange: e => {
     state.anchors[ds] = e.target.value; render(); }},
     anchors.map(a => el("option", {value: a, text: a})));
   select.value = anchor;
-  const rows = view.bd[anchor].map(r => ({entry: r.entry, warnings: [], cells: {
-    entry: r.entry, rate: (r[metric] || [null])[0], delta: (r[metric] || [null, null])[1],
-    overlap: r.overlap, note: (r[metric] || [null, null, ""])[2]}}));
+  const rsel = el("select", {id: `regime-${ds}`, onchange: e => { state.regime = e.target.value; render(); }},
+    regimes.map(r => el("option", {value: r, text: DATA.regimes[r] ? `${r} (${DATA.regimes[r][0]}-${DATA.regimes[r][1]} bpp)` : "all rates"})));
+  rsel.value = regime;
+  const rows = byAnchor[anchor].map(r => {
+    const c = r[metric] || [null, null, "", "", null, null];
+    return {entry: r.entry, warnings: [], cells: {
+      entry: r.entry, rate: c[0], delta: c[1], share: c[4], share_m: c[5],
+      why: [c[2], c[3]].filter(Boolean).join("; ")}};
+  });
   const cols = [{key: "entry", label: "method", cls: "name"},
                 {key: "rate", label: `BD-rate ${metric} (%)`, num: true, best: "min"},
                 {key: "delta", label: `BD-${metric}`, num: true, best: better(metric)},
-                {key: "overlap", label: "rate overlap (%)", num: true,
-                 title: "share of the joint log-rate range both curves cover (mean over sequences)"},
-                {key: "note", label: "note", cls: "name"}];
-  return [el("h3", {}, "BD table against ", select, " ",
-             el("span", {class: "sub", text: `(per sequence then averaged; ${DATA.bd_method}; ` +
-                         "BD-rate < 0: fewer bits for the same quality)"})),
+                {key: "share", label: "quality share (%)", num: true,
+                 title: "share of the shorter front's quality range that both fronts cover (smallest over sequences)"},
+                {key: "share_m", label: "rate share (%)", num: true,
+                 title: "share of the shorter front's log-rate range that both fronts cover (smallest over sequences)"},
+                {key: "why", label: "why --", cls: "name why"}];
+  return [el("h3", {}, "BD table against ", select, " over ", rsel, " ",
+             el("span", {class: "sub", text: `(per sequence on fronts, then the mean; ${DATA.bd_method} over the ` +
+                         "interval both fronts cover; BD-rate < 0: fewer bits for the same quality)"})),
           table(`bd-${ds}`, ds, cols, rows, {kind: "bd"})];
 }
 
@@ -236,16 +352,21 @@ function rdSection(ds, view, metric) {
                 {key: "jobs", label: "jobs"}, {key: "bpp", label: "bpp", num: true},
                 {key: "kbps", label: "kbps", num: true},
                 ...view.metrics.map(m => ({key: m, label: m, num: true, best: better(m),
-                                           cls: m === metric ? "sel" : ""}))];
-  const rows = view.rd.map(r => ({entry: r.entry, cells: r, warnings: []}));
-  return [el("h3", {}, "RD table ", el("span", {class: "sub", text: "(frame-weighted means over sequences)"})),
+                                           cls: m === metric ? "sel" : ""})),
+                {key: "offtext", label: "off front", cls: "name"}];
+  const rows = view.rd.map(r => ({entry: r.entry, cells: {...r, offtext: (r.off || []).join(", ")},
+                                  warnings: []}));
+  return [el("h3", {}, "RD table ", el("span", {class: "sub", text: "(frame-weighted means over sequences; " +
+             "`off front`: metrics for which the point is dominated, drawn faint)"})),
           table(`rd-${ds}`, ds, cols, rows, {kind: "rd"})];
 }
 
-function closestJob(jobs, target) {
+function closestJob(jobs, target, front) {
+  // the entry's front point (for the metric, on this sequence) nearest the target in log rate
   const key = state.rate === "payload" ? "bpp_payload" : "bpp";
+  const onFront = front ? jobs.filter(j => front.has(j.rate_point)) : jobs;
   let best = null;
-  for (const j of jobs) {
+  for (const j of (onFront.length ? onFront : jobs)) {
     const gap = Math.abs(Math.log(j[key] / target));
     if (!best || gap < best[0]) best = [gap, j];
   }
@@ -261,10 +382,14 @@ function drill(ds, seq, view, metric) {
     DATA.targets.map(t => el("option", {value: t, text: `${t} bpp`})));
   pick.value = String(target);
   const names = Object.keys(jobs).filter(n => entryVisible(ds, n)).sort();
-  const chosen = names.map(n => [n, closestJob(jobs[n], target)]).filter(x => x[1]);
+  const seqPoints = view.sequences[seq] || {};
+  const frontOf = n => new Set((seqPoints[n] || []).filter(p => p[metric] !== null &&
+    !(p.off || []).includes(metric)).map(p => p.rate_point));
+  const chosen = names.map(n => [n, closestJob(jobs[n], target, frontOf(n))]).filter(x => x[1]);
   const key = state.rate === "payload" ? "bpp_payload" : "bpp";
   const frameSeries = chosen.map(([n, j]) => ({
-    name: `${n} (${fmt(j[key])})`, colour: d.entries[n].colour, bold: d.entries[n].proposed,
+    name: `${n} (${fmt(j[key])} bpp)`, colour: d.entries[n].colour, bold: d.entries[n].proposed,
+    marker: d.entries[n].marker,
     points: (j.per_frame[metric] || []).map((v, i) => [i, v])}));
   const ref = d.reference_previews[seq];
   const figures = [];
@@ -276,10 +401,11 @@ function drill(ds, seq, view, metric) {
     el("h3", {}, `${seq}: drill-down `, el("button", {class: "close", text: "close", onclick: () => {
       delete state.open[ds]; render(); }})),
     el("div", {class: "plots"},
-       rdPlot(ds, view.sequences[seq] || {}, metric, `${seq}: ${metric} (${arrow(metric)})`),
-       plot(frameSeries, {xlabel: "frame", ylabel: metric, xlog: false,
+       rdPlots(ds, view, seqPoints, metric, `${seq}: ${metric}`)[0],
+       plot(frameSeries, {xlabel: "frame", ylabel: (DATA.metrics[metric] || {}).axis || metric, xlog: false,
                           title: `${seq}: ${metric} per frame near ${target} bpp`})),
-    el("p", {}, "Rate for the per-frame curves and the grid: each method's job closest to ", pick),
+    el("p", {}, "Rate for the per-frame curves and the grid: each method's front point (for " +
+       `${metric}, on ${seq}) closest to `, pick, " (its rate in each caption)"),
     figures.length ? el("div", {class: "grid"}, figures)
                    : el("p", {class: "note", text: "No preview frames embedded for this sequence."}));
 }
@@ -302,7 +428,7 @@ function frameFigure(caption, uri) {
       backgroundImage: `url(${uri})`, backgroundSize: `${w * z}px ${h * z}px`,
       backgroundPosition: `-${x0 * z}px -${y0 * z}px`});
   });
-  fig.append(frame, zoom, el("figcaption", {text: caption}));
+  fig.append(frame, el("figcaption", {text: caption}), zoom);
   return fig;
 }
 
@@ -362,15 +488,17 @@ function render() {
                                "data-dataset": ds},
       el("h2", {}, ds, el("span", {class: "sub", text: `  ${d.sequences.length} sequence(s), ` +
                                    `${Object.keys(d.entries).length} entries, rate: ${state.rate}`})),
+      ...proposedSection(ds, view, metric),
       ...matchedSection(ds, view, metric),
-      el("div", {class: "plots"}, rdPlot(ds, Object.fromEntries(Object.keys(d.entries).map(n =>
-        [n, view.rd.filter(r => r.entry === n)])), metric, `${ds}: ${metric} (${arrow(metric)})`)),
+      ...bdSection(ds, view, metric),
+      el("div", {class: "plots"}, rdPlots(ds, view, Object.fromEntries(Object.keys(d.entries).map(n =>
+        [n, view.rd.filter(r => r.entry === n)])), metric, `${ds}: ${metric}`)),
       el("h3", {text: "Sequences (click for RD curves, per-frame curves and frames)"}),
       el("div", {class: "seqs"}, d.sequences.map(seq => el("button", {
         class: state.open[ds] === seq ? "open" : "", "data-sequence": seq, text: seq,
         onclick: () => { state.open[ds] = state.open[ds] === seq ? undefined : seq; render(); }}))),
       state.open[ds] ? drill(ds, state.open[ds], view, metric) : "",
-      ...bdSection(ds, view, metric), ...rdSection(ds, view, metric),
+      ...rdSection(ds, view, metric),
       d.notes.length ? el("details", {}, el("summary", {text: `Notes (${d.notes.length})`}),
                           el("pre", {text: d.notes.join("\n")})) : "");
     sections.push(sec);
