@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from benchmark.cli import main
+from benchmark.comparisons import Options
 from benchmark.leaderboard import write_html
 from tests import browser
 from tests.browser import chromium, console_errors
@@ -42,9 +43,15 @@ def _toy_store(root: Path):
                 rec = record(method, seq, f"p{i}", bpp, {"psnr-rgb": psnr, "lpips-alex": lpips},
                              status="failed" if failed else "ok")
                 rec.update(kind=kind, causal=causal, start_frame=0,
+                           receiver_of="ours" if method == "teacher" else "",
                            per_frame={"psnr-rgb": list(psnr + rng.normal(0, .2, 8)),
                                       "lpips-alex": list(lpips + rng.normal(0, .01, 8))})
                 records.append(rec)
+        # a dominated point of codec-a: more bits than p1 for a worse value
+        dominated = record("codec-a", seq, "p9", 0.002, {"psnr-rgb": 29.0, "lpips-alex": 0.7})
+        dominated.update(per_frame={"psnr-rgb": [29.0] * 8, "lpips-alex": [0.7] * 8},
+                         start_frame=0)
+        records.append(dominated)
     store = write_store(root, records)
     for rec in store.records():
         img = rng.integers(0, 255, (32, 64, 3), dtype=np.uint8)
@@ -68,8 +75,8 @@ STUDY = {"observers": 5, "votes": 40, "dropped": 1,
 def page(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("lb")
     store = _toy_store(root / "store")
-    return write_html(store, root / "index.html", study=STUDY, anchor="codec-a",
-                      targets=(0.001, 0.003))
+    return write_html(store, root / "index.html", study=STUDY,
+                      options=Options(anchors=("codec-a",), targets=(0.001, 0.003)))
 
 
 @pytest.fixture(scope="module")
@@ -99,12 +106,19 @@ def test_matched_table_marks_best_proposed_and_warnings(driver, page):
     assert sorted(_rows(driver, "matched")) == sorted(METHODS)
     proposed = {r.get_attribute("data-entry") for r in driver.find_elements(
         "css selector", "table[data-table=matched] tr.proposed")}
-    assert proposed == {"ours", "teacher"}
+    assert proposed == {"ours"}                      # the teacher is a receiver, labelled so
+    teacher = driver.find_element("css selector",
+                                  "table[data-table=matched] tr[data-entry=teacher]")
+    assert "receiver of ours's streams" in teacher.text
     # metric starts at lpips-alex (lower is better): the teacher is best at every target
     best = driver.find_elements("css selector", "table[data-table=matched] td.best")
     assert best and all(b.find_element("xpath", "..").get_attribute("data-entry") == "teacher"
                         for b in best)
     assert "\u2193 lower is better" in driver.find_element("css selector", "h3").text
+    # every -- says why on its row
+    for row in driver.find_elements("css selector", "table[data-table=matched] tbody tr"):
+        if "--" in row.text:
+            assert "its front covers only" in row.text and "never extrapolated" in row.text
     warn = driver.find_element("css selector", "tr[data-entry=gen] details.warn")
     warn.click()
     assert "failed: b / p3" in warn.text
@@ -164,8 +178,12 @@ def test_drill_down_opens_with_curves_and_frames(driver, page):
     drill = driver.find_element("css selector", ".drill[data-sequence=b]")
     plots = drill.find_elements("css selector", "svg.plot")
     assert len(plots) == 2                                    # RD curves, per-frame curves
-    assert len(plots[0].find_elements("css selector", "path")) == len(METHODS)
-    assert len(plots[1].find_elements("css selector", "circle")) == 8 * len(METHODS)
+    assert len(plots[0].find_elements("css selector", "path.front")) == len(METHODS)
+    assert len(plots[1].find_elements("css selector", "g[data-series] [data-marker]")) == \
+        8 * len(METHODS)
+    # the chosen job of each entry is its front point nearest the target, its rate captioned
+    captions = [c.text for c in drill.find_elements("css selector", ".grid figcaption")]
+    assert not any("p9" in c for c in captions) and all("bpp" in c for c in captions[1:])
     images = drill.find_elements("css selector", ".grid img")
     assert len(images) == 1 + len(METHODS)                    # the reference and each method
     assert all(driver.execute_script("return arguments[0].complete && "
@@ -184,8 +202,12 @@ def test_bd_table_follows_the_chosen_anchor(driver, page):
     assert "codec-a" not in _rows(driver, "bd") and "codec-b" in _rows(driver, "bd")
     Select(driver.find_element("id", "anchor-toy")).select_by_value("codec-b")
     assert "codec-b" not in _rows(driver, "bd") and "codec-a" in _rows(driver, "bd")
-    overlap = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(4)")
-    assert float(overlap.text) == pytest.approx(100.0)       # same rate points: full overlap
+    share = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(5)")
+    assert float(share.text) == pytest.approx(100.0)         # same rate points: full overlap
+    from selenium.webdriver.support.ui import Select as Choose
+
+    Choose(driver.find_element("id", "regime-toy")).select_by_value("ultra-low")
+    assert driver.find_element("id", "regime-toy").get_attribute("value") == "ultra-low"
     assert console_errors(driver) == []
 
 
@@ -210,7 +232,9 @@ def test_page_of_a_real_run_matches_the_report_tables(tmp_path, carphone):
     view = data["datasets"]["embedded"]["rates"]["total"]
     for r in csv[csv["value"].notna()].itertuples():
         i = data["targets"].index(r.target_bpp)
-        assert view["matched"][r.metric][r.method][i] == pytest.approx(r.value, rel=1e-4)
+        value, covered, sequences = view["matched"][r.metric][r.method][i]
+        assert value == pytest.approx(r.value, rel=1e-4)
+        assert (covered, sequences) == (r.covered, r.sequences)
     with chromium(tmp_path / "profile") as driver:
         _open(driver, page)
         assert sorted(_rows(driver, "matched")) == ["x264", "x265"]
@@ -238,14 +262,34 @@ def test_no_test_installs_packages() -> None:
 
 
 
-def test_bd_notes_are_split_by_metric():
-    """The BD table on the page shows, for the chosen metric, only that metric's reason."""
-    from benchmark.leaderboard.model import _split_notes
-
-    note = ("psnr-rgb: no BD on 3/3 sequences (anchor curve not monotonic in rate; metric "
-            "overlap < 50%); psnr-rgb@mse: no BD on 1/3 sequences (missing values)")
-    assert _split_notes(note, ["psnr-rgb", "psnr-rgb@mse", "lpips-alex"]) == {
-        "psnr-rgb": "no BD on 3/3 sequences (anchor curve not monotonic in rate; metric "
-                    "overlap < 50%)",
-        "psnr-rgb@mse": "no BD on 1/3 sequences (missing values)"}
-    assert _split_notes("", ["psnr-rgb"]) == {}
+def test_sections_fronts_and_the_proposed_curve(driver, page):
+    """The proposed-rates table comes first; fronts are the curves, dominated points faint;
+    the proposed curve is thicker and drawn last; an ultra-low view; labelled axes; distinct
+    colours; the sticky header leaves section tops visible; wide tables scroll."""
+    _open(driver, page)
+    first = driver.find_element("css selector", "section[data-dataset=toy] h3")
+    assert first.text.startswith("Quality at ours's own rates")
+    assert _rows(driver, "proposed")[0] == "ours"
+    plots = driver.find_elements("css selector", "section[data-dataset=toy] > .plots svg.plot")
+    assert len(plots) == 2 and "ultra-low view" in plots[1].get_attribute("aria-label")
+    groups = plots[0].find_elements("css selector", "g[data-series]")
+    assert groups[-1].get_attribute("data-series") == "ours (proposed)"     # on top
+    widths = {g.get_attribute("data-series"): float(g.find_element(
+        "css selector", "path.front").get_attribute("stroke-width")) for g in groups}
+    assert widths["ours (proposed)"] > max(w for n, w in widths.items() if n != "ours (proposed)")
+    faint = plots[0].find_elements("css selector", "g[data-series='codec-a'] .dominated")
+    assert len(faint) == 1                                   # p9, off its front
+    assert "lower is better" in plots[0].text
+    colours = [g.find_element("css selector", "path.front").get_attribute("stroke")
+               for g in groups]
+    assert len(set(colours)) == len(colours)
+    header = driver.find_element("css selector", "header").size["height"]
+    bd = driver.find_element("css selector", "table[data-table=bd]")
+    driver.execute_script("arguments[0].closest('div').previousElementSibling.scrollIntoView()", bd)
+    top = driver.execute_script("return arguments[0].closest('div').previousElementSibling"
+                                ".getBoundingClientRect().top", bd)
+    assert top >= header - 1
+    width = driver.execute_script("return window.innerWidth")
+    for box in driver.find_elements("css selector", ".scroll"):
+        assert box.size["width"] <= width
+    assert console_errors(driver) == []

@@ -222,8 +222,7 @@ function metricOf(view) {
 
 const coverage = cell => cell ? ` (${cell[1]}/${cell[2]})` : "";
 const whyMissing = (label, cell) => !cell ? `${label}: not run`
-  : cell[0] === null ? `${label}: only ${cell[1]} of ${cell[2]} sequence(s) cover it on this ` +
-                       "entry's front (never extrapolated)" : "";
+  : cell[0] === null ? `${label} ${cell[1]}/${cell[2]}` : "";
 
 function entryRows(ds, names, view, valueCells) {
   // rows of a values table: numbers to sort and mark, their coverage, and why a cell is --
@@ -237,7 +236,8 @@ function entryRows(ds, names, view, valueCells) {
       const w = whyMissing(label, cell);
       if (w) why.push(w);
     });
-    cells.why = why.join("; ");
+    cells.why = why.length ? "its front covers only: " + why.join(", ") +
+      " sequences (never extrapolated)" : "";
     return {entry: name, cells, annot, warnings: view.warnings[name] || []};
   });
 }
