@@ -93,6 +93,15 @@ class FfmpegCodec(Method):
 
     default_preset = "medium"
 
+    def parse_rate_point(self, label: str) -> RatePoint | None:
+        """`qpQ[-dD][-tT]`: quantiser, downscale and temporal interval of any point."""
+        match = re.fullmatch(r"qp(\d+)(?:-d(\d+))?(?:-t(\d+))?", label)
+        if not match:
+            return None
+        qp, d, t = (int(g) if g else 1 for g in match.groups())
+        point = make_rate_point(qp, d, t)
+        return point if point.label == label else None
+
     def rate_points(self) -> list[RatePoint]:
         return rate_points(self._points)
 

@@ -144,11 +144,20 @@ class Method(ABC):
         """Versions of the software and weights this method depends on (recorded per job)."""
         return {}
 
+    def parse_rate_point(self, label: str) -> RatePoint | None:
+        """The rate point a label names outside the defaults (None: labels are defaults only).
+        Methods whose points follow a naming scheme override it, so a suite can run, e.g., a
+        native-resolution point that the embedded clips do not use."""
+        return None
+
     def find_rate_point(self, label: str) -> RatePoint:
-        """A default rate point by its label."""
+        """A rate point by its label: a default one, else one the label's scheme names."""
         for rp in self.rate_points():
             if rp.label == label:
                 return rp
+        parsed = self.parse_rate_point(label)
+        if parsed is not None:
+            return parsed
         labels = ", ".join(rp.label for rp in self.rate_points())
         raise UlvrError(f"method '{self.name}' has no rate point '{label}': choose from {labels}")
 

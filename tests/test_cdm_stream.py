@@ -335,3 +335,18 @@ def test_dists_perceptual_term_is_the_dists_metric_and_has_a_gradient():
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     with pytest.raises(UlvrError, match="perceptual loss"):
         SelfForcing(None, DistillSettings(perceptual="lpips-alex"), "cpu")
+
+
+def test_chunked_spatial_attention_equals_one_call(monkeypatch):
+    """Query-chunked attention (bounded memory at 1280x720) gives the single call's values."""
+    import torch
+
+    from methods.causal_diffusion import model
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 300, 8) for _ in range(3))
+    whole = model.attention(q, k, v)
+    monkeypatch.setattr(model, "ATTENTION_BYTES", 2 * 4 * 300 * 4 * 37)   # 37 rows a chunk
+    chunked = model.attention(q, k, v)
+    assert torch.allclose(chunked, whole, atol=1e-6)
+    assert torch.equal(whole, torch.nn.functional.scaled_dot_product_attention(q, k, v))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from baselines.classical import make_rate_point
 from benchmark.cli import main
 from benchmark.errors import UlvrError
 from benchmark.manifest import load_dataset
@@ -51,3 +52,30 @@ def test_unknown_suite_and_suite_with_methods_are_refused(tmp_path: Path,
     assert main(["run", "--suite", "demo", "--methods", "x264", "--out", str(tmp_path)]) == 2
     assert "drop --methods" in capsys.readouterr().err
     assert not (tmp_path / "records").exists()
+
+
+def test_native_suite_plans_on_the_native_set_with_points_beyond_the_defaults() -> None:
+    """The native suite names points outside the defaults (standard quantisers, native sender
+    points): each label's scheme resolves them, and a label outside it is refused."""
+    from benchmark.registry import create_method
+
+    suite = get_suite("native")
+    sequences = list(load_dataset("embedded-native").sequences)
+    assert {(s.name, s.width, s.height, s.start, s.num_frames) for s in sequences} == {
+        ("bigbuckbunny", 1280, 720, 0, 32), ("bikes", 640, 272, 0, 32)}
+    jobs = [job for method in suite.methods
+            for job in plan_jobs(sequences, [method], ("psnr",),
+                                 rate_points=suite.rate_points(method))]
+    assert len(jobs) == 2 * sum(len(points) for points in suite.methods.values())
+    x265 = create_method("x265")
+    assert x265.find_rate_point("qp22").params == {"qp": 22, "downscale": 1}
+    assert x265.find_rate_point("qp51-d16-t32") == make_rate_point(51, 16, 32)
+    for bad in ("qp22-d1", "q22"):
+        with pytest.raises(UlvrError, match="has no rate point"):
+            x265.find_rate_point(bad)
+    student = create_method("causal-diffusion")
+    assert student.find_rate_point("d32-q51-t32-s64-k4-l16").params["downscale"] == 32
+    with pytest.raises(UlvrError, match="has no rate point"):
+        student.find_rate_point("sem-s16-k4-l8")           # a semantic-only point
+    assert create_method("semantic-only").find_rate_point("sem-s16-k4-l8").params[
+        "texture"] is False

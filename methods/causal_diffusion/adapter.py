@@ -69,6 +69,14 @@ class SenderMethod(Method):
     def rate_points(self) -> list[RatePoint]:
         return [p.rate_point() for p in self.points]
 
+    def parse_rate_point(self, label: str) -> RatePoint | None:
+        """Any sender point by its label, of the same kind (texture or not) as the defaults."""
+        try:
+            params = SenderParams.from_label(label)
+        except UlvrError:
+            return None
+        return params.rate_point() if params.texture == self.points[0].texture else None
+
     def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
         params = SenderParams.from_rate_point(rate_point)
         start = time.perf_counter()

@@ -89,6 +89,22 @@ class ResBlock(nn.Module):
         return self.skip(x) + self.c2(F.silu(self.n2(h)))
 
 
+ATTENTION_BYTES = 256 * 2**20   # the largest attention matrix one call may hold
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Softmax attention of (b, heads, n, d) queries over all keys, in chunks of query rows
+    when the (n x m) matrix of every head would pass ATTENTION_BYTES (1280x720 frames: 14,400
+    tokens at the attention level). Each row's softmax is over every key either way: the same
+    result, with memory bounded by the chunk; small frames take the single call unchanged."""
+    b, heads, n, _ = q.shape
+    rows = max(1, ATTENTION_BYTES // (b * heads * k.shape[2] * q.element_size()))
+    if rows >= n:
+        return F.scaled_dot_product_attention(q, k, v)
+    return torch.cat([F.scaled_dot_product_attention(q[:, :, i:i + rows], k, v)
+                      for i in range(0, n, rows)], dim=2)
+
+
 class SpatialAttention(nn.Module):
     """Multi-head self-attention over the pixels of each frame (used at low resolution)."""
 
@@ -101,7 +117,7 @@ class SpatialAttention(nn.Module):
         b, c, h, w = x.shape
         q, k, v = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, h * w) \
             .permute(1, 0, 2, 4, 3)
-        y = F.scaled_dot_product_attention(q, k, v).permute(0, 1, 3, 2).reshape(b, c, h, w)
+        y = attention(q, k, v).permute(0, 1, 3, 2).reshape(b, c, h, w)
         return x + self.out(y)
 
 
