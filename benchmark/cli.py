@@ -75,6 +75,17 @@ def _dotted_options(items: list[str] | None, flag: str = "--option",
     return options
 
 
+def check_out_folder(out: str) -> None:
+    """Refuse, before any job runs, a results folder that is a file or lies under one."""
+    path = Path(out)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "is a file" if part == path else f"lies under the file '{part}'"
+                raise UlvrError(f"--out '{out}' {where}: give a folder (created if missing)")
+            return
+
+
 def _metric_names(text: str) -> tuple[str, ...]:
     """Comma-separated metric names; `default` stands for the metric table's default set."""
     from benchmark.metrics.table import default_metrics
@@ -94,6 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.runner import plan_jobs, run_jobs
     from benchmark.store import ResultStore
 
+    check_out_folder(args.out)
     metrics = _metric_names(args.metrics)
     for name in metrics:
         metric_class(name)
@@ -146,8 +158,7 @@ def _methods_and_points(args: argparse.Namespace) -> tuple[list[str], dict[str, 
     --methods and --rate-points (the same labels for every method)."""
     if args.suite is None:
         methods = _csv(args.methods or DEFAULT_METHODS)
-        labels = _csv(args.rate_points) if args.rate_points else None
-        return methods, {name: labels for name in methods}
+        return methods, rate_points_per_method(args.rate_points, methods)
     from benchmark.suites import get_suite
 
     if args.methods or args.rate_points:
@@ -155,6 +166,23 @@ def _methods_and_points(args: argparse.Namespace) -> tuple[list[str], dict[str, 
                         "--rate-points, or drop --suite")
     suite = get_suite(args.suite)
     return list(suite.methods), {name: suite.rate_points(name) for name in suite.methods}
+
+
+def rate_points_per_method(text: str | None, methods: list[str]) -> dict[str, list | None]:
+    """`--rate-points`: bare labels apply to every method without labels of its own;
+    `METHOD=LABEL` items give one method its labels (repeat the method for several)."""
+    shared: list[str] = []
+    own: dict[str, list[str]] = {}
+    for item in _csv(text) if text else []:
+        method, sep, label = item.rpartition("=")
+        if not sep:
+            shared.append(item)
+            continue
+        if method not in methods or not label:
+            raise UlvrError(f"--rate-points '{item}': write METHOD=LABEL with METHOD one of "
+                            f"--methods ({', '.join(methods)})")
+        own.setdefault(method, []).append(label)
+    return {name: own.get(name) or shared or None for name in methods}
 
 
 def _study(results: str, folder: str | None = None) -> dict | None:
@@ -241,15 +269,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     """List methods, metrics, datasets or suites (methods with availability)."""
     if args.what == "methods":
+        import textwrap
+
         from benchmark.registry import create_method, method_names
 
         width = max(16, *(len(name) for name in method_names()))
         for name in method_names():
             method = create_method(name)
             avail = method.availability()
-            state = "available" if avail.ok else f"unavailable: {avail.reason}"
+            state = "available" if avail.ok else "unavailable:"
             print(f"{name:{width}s} {method.kind.value:11s} causal={str(method.causal):5s} "
                   f"{len(method.rate_points())} rate points  {state}")
+            if not avail.ok:    # the reason on its own lines, wrapped
+                print(textwrap.fill(avail.reason, 96, initial_indent=" " * 4,
+                                    subsequent_indent=" " * 4))
     elif args.what == "metrics":
         from benchmark.metrics.base import metric_class
         from benchmark.metrics.table import METRIC_TABLE
@@ -262,6 +295,15 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"{spec.name:12s} {direction:17s} {spec.colour:4s} {level} "
                   f"outputs={','.join(spec.outputs)}{' (default)' if spec.default else ''}"
                   f"  {state}\n{'':12s} {spec.description}")
+    elif args.what == "rate-points":
+        from benchmark.registry import create_method, method_names
+
+        for name in [args.method] if args.method else method_names():
+            method = create_method(name)
+            print(f"{name}:")
+            for rp in method.rate_points():
+                params = ", ".join(f"{k}={v}" for k, v in rp.params.items())
+                print(f"  {rp.label:26s} {params}")
     elif args.what == "suites":
         from benchmark.suites import SUITES
 
@@ -371,11 +413,14 @@ def build_parser() -> argparse.ArgumentParser:
                      "('ulvr list metrics' marks it)")
     run.add_argument("--metric-option", action="append", metavar="METRIC.KEY=VALUE",
                      help="a metric option, e.g. fvd.stride=8 (repeatable)")
-    run.add_argument("--rate-points", help="comma-separated rate point labels (default: all)")
+    run.add_argument("--rate-points", metavar="LABEL|METHOD=LABEL,...",
+                     help="comma-separated rate point labels for every method, or METHOD=LABEL "
+                     "items for one (default: all; 'ulvr list rate-points METHOD' shows them)")
     run.add_argument("--sequences", help="comma-separated sequence names (default: all)")
     run.add_argument("--frames", type=_positive_int, help="evaluate at most this many frames")
     run.add_argument("--data-root", help="folder with the dataset files (or set ULVR_DATA)")
-    run.add_argument("--out", default=DEFAULT_OUT, help="results folder")
+    run.add_argument("--out", default=DEFAULT_OUT,
+                     help=f"results folder, created if missing (default {DEFAULT_OUT})")
     run.add_argument("--jobs", type=_positive_int, help="parallel jobs: local worker processes "
                      "(default 1); with --executor ray a cap on tasks in flight (default: none)")
     run.add_argument("--force", action="store_true", help="re-run finished jobs")
@@ -395,7 +440,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "storage every node sees); default: the driver writes what they return")
     run.add_argument("--option", action="append", metavar="METHOD.KEY=VALUE",
                      help="a method option, e.g. x265.preset=slow (repeatable)")
-    run.add_argument("--no-report", action="store_true")
+    run.add_argument("--no-report", action="store_true",
+                     help="do not write the report and leaderboard page after the jobs "
+                     "(`ulvr report RESULTS --html` writes them later)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     from benchmark.matched import DEFAULT_TARGETS
@@ -448,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output")
 
     lst = add("list", cmd_list)
-    lst.add_argument("what", choices=("methods", "metrics", "datasets", "suites"))
+    lst.add_argument("what", choices=("methods", "metrics", "datasets", "suites", "rate-points"))
+    lst.add_argument("method", nargs="?", help="rate-points: only this method's")
 
     regress = add("regress", cmd_regress)
     regress.add_argument("--reference", required=True, help="folder of reference results")

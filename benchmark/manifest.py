@@ -115,7 +115,8 @@ def load_dataset(name_or_path: str, data_root: str | None = None, segment: str =
     if sequences:
         unknown = set(sequences) - {e["name"] for e in entries}
         if unknown:
-            raise UlvrError(f"dataset '{name}' has no sequence {', '.join(sorted(unknown))}")
+            raise UlvrError(f"dataset '{name}' has no sequence {', '.join(sorted(unknown))}: "
+                            f"choose from {', '.join(e['name'] for e in entries)}")
         entries = [e for e in entries if e["name"] in sequences]
     root = None
     if manifest.get("root", "data") == "data":

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
+from benchmark.errors import UlvrError
 from benchmark.video_io import Y4MWriter, write_png_frames
 
 
@@ -171,3 +172,35 @@ def test_corrupt_records_are_named_skipped_and_rerun(tmp_path, capsys):
     assert len(err) == 1 and "skipped 1 unreadable record" in err[0]
     assert first.name in err[0]
     assert len(pd.read_csv(out / "results.csv")) == 1
+
+
+def test_out_under_a_file_is_refused_before_any_work(tmp_path, capsys):
+    afile = tmp_path / "notes.txt"
+    afile.write_text("keep me")
+    for out in (afile, afile / "sub"):
+        assert main(["run", "--methods", "x265", "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "give a folder" in err[0]
+    assert afile.read_text() == "keep me"
+
+
+def test_unknown_sequence_lists_the_valid_ones(tmp_path, capsys):
+    assert main(["run", "--methods", "x265", "--sequences", "nosuch", "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "choose from carphone, bikes, bigbuckbunny" in capsys.readouterr().err
+
+
+def test_rate_points_per_method_and_list_rate_points(capsys):
+    from benchmark.cli import rate_points_per_method
+
+    got = rate_points_per_method("my-jpeg=q5,x265=qp51-d4,x265=qp47-d2",
+                                 ["my-jpeg", "x265"])
+    assert got == {"my-jpeg": ["q5"], "x265": ["qp51-d4", "qp47-d2"]}
+    assert rate_points_per_method("qp37", ["x264", "x265"]) == {"x264": ["qp37"],
+                                                                "x265": ["qp37"]}
+    assert rate_points_per_method(None, ["x265"]) == {"x265": None}
+    with pytest.raises(UlvrError, match="METHOD=LABEL"):
+        rate_points_per_method("vvenc=qp37", ["x265"])
+    assert main(["list", "rate-points", "x265"]) == 0
+    out = capsys.readouterr().out
+    assert "qp51-d16-t32" in out and "temporal=32" in out
