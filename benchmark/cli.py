@@ -273,8 +273,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
         from benchmark.registry import create_method, method_names
 
-        width = max(16, *(len(name) for name in method_names()))
-        for name in method_names():
+        skipped: list[str] = []
+        names = method_names(skipped)
+        for line in skipped:
+            print(f"ulvr: warning: {line}", file=sys.stderr)
+        width = max(16, *(len(name) for name in names))
+        for name in names:
             method = create_method(name)
             avail = method.availability()
             state = "available" if avail.ok else "unavailable:"

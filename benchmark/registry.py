@@ -2,9 +2,11 @@
 
 A method turns a sequence and a rate point into a `Reconstruction`: the bytes of every stream
 it sends, its decoded frames (streamed) and timings. Adapters live in `baselines/` and
-`methods/`; extra modules named in $ULVR_PLUGINS (comma-separated) are imported too, so users
-can register their own methods without editing the harness. A family of methods can be
-registered under a name prefix (`external:<name>`, see `baselines/external.py`).
+`methods/`. Users add methods without editing the harness: an installed package declares them
+under the entry-point group `ulvr.methods` (loaded by name, when asked for; see
+`examples/plugin/`), or modules named in $ULVR_PLUGINS (comma-separated) register them. A
+family of methods can be registered under a name prefix (`external:<name>`, see
+`baselines/external.py`).
 
 A method's options (`ulvr run --option METHOD.KEY=VALUE`) are the keyword arguments of its
 constructor (`Method.option_names`); any other name is refused with the valid ones.
@@ -225,16 +227,58 @@ def _load_modules(*deferred: str) -> None:
             raise UlvrError(f"cannot import method module '{module}': {exc}") from exc
 
 
-def method_names() -> list[str]:
-    """Names of all registered methods, and those of prefixed families found here."""
+ENTRY_POINT_GROUP = "ulvr.methods"   # [project.entry-points."ulvr.methods"] name = "mod:Class"
+
+
+def _entry_points() -> dict:
+    """Installed packages' method entry points by name (read, not loaded)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _load_entry_point(name: str) -> bool:
+    """Register the method an installed package declares under `name` (its class, or a module
+    whose import registers it); False when no package declares it. A plugin that fails to
+    import is named in a one-line error."""
+    ep = _entry_points().get(name)
+    if ep is None:
+        return False
+    if name in _REGISTRY:
+        return True
+    package = ep.dist.name if getattr(ep, "dist", None) else "an installed package"
+    try:
+        loaded = ep.load()
+    except Exception as exc:   # any error of a third party's import: name the plugin
+        raise UlvrError(f"method plugin '{name}' ({ep.value}, from {package}) failed to "
+                        f"import: {type(exc).__name__}: {exc}") from exc
+    if name not in _REGISTRY:
+        if not (isinstance(loaded, type) and issubclass(loaded, Method)):
+            raise UlvrError(f"method plugin '{name}' ({ep.value}, from {package}) is not a "
+                            "Method subclass and did not register itself")
+        register(name)(loaded)
+    return True
+
+
+def method_names(skipped: list[str] | None = None) -> list[str]:
+    """Names of all registered methods, those of installed plugins and those of prefixed
+    families found here; a plugin that fails to load is left out (its error in `skipped`)."""
     _load_modules(*DEFERRED_MODULES)
+    for name in _entry_points():
+        try:
+            _load_entry_point(name)
+        except UlvrError as exc:
+            if skipped is None:
+                raise
+            skipped.append(str(exc))
     return sorted({*_REGISTRY, *(n for _, names in _PREFIXES.values() for n in names())})
 
 
 def create_method(name: str, **options: object) -> Method:
     """Instantiate a registered method by name."""
     _load_modules()
-    if name not in _REGISTRY:   # a deferred module's, or unknown: then every name is loaded
+    if name not in _REGISTRY and not _load_entry_point(name):
+        # a deferred module's, or unknown: then every name is loaded
         owner = [m for m, names in DEFERRED_MODULES.items() if name in names]
         _load_modules(*(owner or DEFERRED_MODULES))
     prefix = next((p for p in _PREFIXES if name.startswith(p)), None)
