@@ -320,13 +320,25 @@ class VVenC(FfmpegCodec):
     default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (57, 8), *temporal_points(63)]
     version_pattern = r"libvvenc version: (\S+)"
 
+    def __init__(self, qpa: bool = True, **options: object) -> None:
+        """`qpa`: VVenC's perceptual QP adaptation (its default, on; it tunes for XPSNR, so
+        off is the setting of PSNR-based comparisons such as JVET's CTC)."""
+        super().__init__(**options)
+        self.qpa = bool(qpa)
+        if not self.qpa:
+            self.options["qpa"] = False
+
+    def config(self) -> dict:
+        return {**super().config(), **({} if self.qpa else {"qpa": False})}
+
     def encoder_args(self, qp: int, fps: float) -> list[str]:
         gop_size = 8 if self.structure == "ld" else 32
         gop = f"PicReordering=0:DecodingRefreshType=none:GOPSize={gop_size}" \
             if self.structure == "ld" else f"DecodingRefreshType=idr:GOPSize={gop_size}"
         if fps < 1:   # vvenc derives its intra period (1 s) from fps: 0 below 1 fps is refused
             gop += f":IntraPeriod={gop_size}"
-        return ["-preset", self.preset, "-qp", str(qp), "-vvenc-params", gop]
+        return ["-preset", self.preset, "-qp", str(qp), *([] if self.qpa else ["-qpa", "0"]),
+                "-vvenc-params", gop]
 
 
 @register("svtav1")

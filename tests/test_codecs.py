@@ -101,3 +101,15 @@ def test_hold_is_causal_and_refuses_missing_pictures():
                                        ("b", 2), ("c", 0)]
     with pytest.raises(UlvrError, match="decoder gave 2 pictures, 3 are needed"):
         list(hold("ab", 3, 7))
+
+
+def test_vvenc_qpa_option_is_off_the_job_key_by_default():
+    """VVenC's perceptual QPA stays on by default (same job keys as before); qpa=false passes
+    -qpa 0 and is part of the configuration."""
+    from benchmark.registry import create_method
+
+    default, off = create_method("vvenc"), create_method("vvenc", qpa=False)
+    assert "qpa" not in default.config() and off.config()["qpa"] is False
+    assert "-qpa" not in default.encoder_args(37, 25.0)
+    assert off.encoder_args(37, 25.0)[4:6] == ["-qpa", "0"]
+    assert default.config_hash() != off.config_hash()
