@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmark.errors import UlvrError
+from benchmark.suites import SUITES
 
 DEFAULT_OUT = "results/embedded"
 
@@ -411,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", default="embedded", help="manifest name or path")
     run.add_argument("--methods", help=f"comma-separated method names (default {DEFAULT_METHODS})")
     run.add_argument("--suite", help="a named suite of methods and rate points instead of "
-                     "--methods/--rate-points: demo or full ('ulvr list suites')")
+                     f"--methods/--rate-points: {', '.join(SUITES)} ('ulvr list suites')")
     run.add_argument("--metrics", default="psnr,ms-ssim",
                      help="comma-separated metric names; 'default' = the default set "
                      "('ulvr list metrics' marks it)")
