@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-OUT    ?= results/embedded
+DATASET ?= embedded
+OUT    ?= results/$(DATASET)
 JOBS   ?= 2
 # the metric table's default set (benchmark/metrics/table.py): every method gets every one
 METRICS ?= default
@@ -16,7 +17,7 @@ SUITE ?= demo
 BROWSER_STAMP := $(VENV)/.browser
 BROWSER_LOG   := $(VENV)/browser-install.log
 
-.PHONY: install browser demo demo-full test test-all lint clean
+.PHONY: install browser demo demo-full native test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -56,12 +57,18 @@ $(BROWSER_STAMP): | $(STAMP)
 browser: $(BROWSER_STAMP)
 
 demo: install
-	$(BIN)/ulvr run --dataset embedded --suite $(SUITE) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
+	$(BIN)/ulvr run --dataset $(DATASET) --suite $(SUITE) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
 
 # every default rate point of the demo's methods: the reference results (results/reference/)
 demo-full:
 	$(MAKE) demo SUITE=full
+
+# the native-resolution set (datasets/embedded-native.yaml: 1280x720 and 640x272) with the
+# `native` suite, written to results/embedded-native: what results/reference/embedded-native
+# holds (its records/); about 1.5 hours on 2 cores (python -m benchmark.perf.suite_time)
+native:
+	$(MAKE) demo DATASET=embedded-native SUITE=native
 
 lint: install
 	$(BIN)/ruff check .

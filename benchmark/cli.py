@@ -220,22 +220,23 @@ def _report_options(args: argparse.Namespace) -> object:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    """Write RD tables and plots from a results store."""
+    """Write RD tables and plots from one results store, or several read as one."""
     from benchmark.report import RATES, write_report
-    from benchmark.store import ResultStore
+    from benchmark.store import open_store
 
-    out = args.output or str(Path(args.results) / "report")
+    first = args.results[0]
+    out = args.output or str(Path(first) / "report")
     options = _report_options(args)
-    study = _study(args.results, args.study) if args.html or args.study else None
+    study = _study(first, args.study) if args.html or args.study else None
     rates = RATES if args.rate == "both" else (args.rate,)
     summary_lines: list[str] = []
-    files = write_report(ResultStore(args.results), out, log_x=not args.linear,
-                         force=args.force, min_clips=args.min_clips, rates=rates,
-                         options=options, summary=summary_lines)
+    store = open_store(args.results)
+    files = write_report(store, out, log_x=not args.linear, force=args.force,
+                         min_clips=args.min_clips, rates=rates, options=options,
+                         summary=summary_lines)
     if args.sequence:
         from benchmark.figures import plot_per_frame, qualitative_grid
 
-        store = ResultStore(args.results)
         dataset = args.dataset or store.dataframe()["dataset"].iloc[0]
         files += plot_per_frame(store, dataset, args.sequence, args.frame_metric, args.bpp,
                                 Path(out))
@@ -243,8 +244,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html or args.study:
         from benchmark.leaderboard import write_html
 
-        files.append(write_html(ResultStore(args.results), Path(out) / "index.html",
-                                study=study, options=options, min_clips=args.min_clips,
+        files.append(write_html(store, Path(out) / "index.html", study=study, options=options,
+                                min_clips=args.min_clips,
                                 rate="payload" if args.rate == "payload" else "total",
                                 force=args.force))
     for path in files:
@@ -453,8 +454,11 @@ def build_parser() -> argparse.ArgumentParser:
     from benchmark.matched import DEFAULT_TARGETS
 
     report = add("report", cmd_report)
-    report.add_argument("results", nargs="?", default=DEFAULT_OUT)
-    report.add_argument("--output", help="folder for tables and plots (default RESULTS/report)")
+    report.add_argument("results", nargs="*", default=[DEFAULT_OUT],
+                        help="results folders (default %(default)s); several are reported "
+                        "together, e.g. the embedded and native references side by side")
+    report.add_argument("--output", help="folder for tables and plots (default: the first "
+                        "RESULTS/report)")
     report.add_argument("--anchor", default="x265,lowres-bicubic",
                         help="BD anchors, comma-separated (default x265,lowres-bicubic): the "
                         "first writes bd_table_DATASET, each other bd_table_DATASET_vs_NAME")

@@ -120,6 +120,42 @@ class ResultStore:
         return frame.reset_index(drop=True)
 
 
+class CombinedStore(ResultStore):
+    """Several stores read as one, for a report over datasets kept in stores of their own (the
+    embedded and native references): the records of all, each dataset's reference preview from
+    the store that holds it. Reading only: runs write into one store."""
+
+    def __init__(self, roots: list[str | os.PathLike]) -> None:
+        super().__init__(roots[0])
+        self.stores = [ResultStore(root) for root in roots]
+
+    def records(self) -> Iterator[dict]:
+        self.unreadable = []
+        for store in self.stores:
+            yield from store.records()
+            self.unreadable += store.unreadable
+
+    def reference_preview(self, dataset: str, sequence: str, start: int) -> Path:
+        for store in self.stores:
+            path = store.reference_preview(dataset, sequence, start)
+            if path.exists():
+                return path
+        return super().reference_preview(dataset, sequence, start)
+
+
+def open_store(roots: list[str] | str) -> ResultStore:
+    """The store at one root, or several read as one (CombinedStore); a root without records
+    is a one-line error naming it."""
+    roots = [roots] if isinstance(roots, str) else list(roots)
+    if len(roots) == 1:
+        return ResultStore(roots[0])
+    for root in roots:
+        if not (Path(root) / "records").is_dir():
+            raise UlvrError(f"'{root}' is not a results store (no records/ folder in it): "
+                            "give folders written by 'ulvr run --out'")
+    return CombinedStore(roots)
+
+
 _PNG_MEMO: dict[tuple, bytes] = {}   # recent frames' PNGs by shape and digest
 _PNG_MEMO_SIZE = 8
 

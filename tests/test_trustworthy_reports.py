@@ -287,3 +287,23 @@ def test_regress_compares_set_metrics(tmp_path):
     details = json.loads(out.read_text())["details"]
     assert {d["metric"] for d in details} >= {"fvd"}
     assert all(d["sequence"] == "(all)" for d in details)
+
+
+def test_report_over_two_stores_shows_each_dataset_with_its_own_numbers(tmp_path, capsys):
+    """`ulvr report A B` reads two stores as one (the embedded and native references are kept
+    apart): each dataset's RD table holds that store's values, and the page has both."""
+    write_store(tmp_path / "small", curve("x265", "a", [0.01, 0.02, 0.04], [30, 32, 34],
+                                          dataset="small"))
+    write_store(tmp_path / "big", curve("x265", "a", [0.001, 0.002, 0.004], [20, 22, 24],
+                                        dataset="big"))
+    out = tmp_path / "both"
+    assert main(["report", str(tmp_path / "small"), str(tmp_path / "big"), "--output",
+                 str(out), "--rate", "total", "--html"]) == 0
+    small = pd.read_csv(out / "rd_table_small.csv")
+    big = pd.read_csv(out / "rd_table_big.csv")
+    assert sorted(small["psnr-rgb"]) == [30, 32, 34]
+    assert sorted(big["psnr-rgb"]) == [20, 22, 24]
+    page = (out / "index.html").read_text()
+    assert "small" in page and "big" in page
+    assert main(["report", str(tmp_path / "small"), str(tmp_path / "nowhere")]) == 2
+    assert "'" + str(tmp_path / "nowhere") + "' is not a results store" in capsys.readouterr().err
