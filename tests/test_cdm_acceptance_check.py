@@ -22,6 +22,7 @@ OWN_BPP = {"a": (0.0002, 0.001, 0.005), "b": (0.0004, 0.002, 0.008)}   # the pro
 X265_BPP = (0.0001, 0.0005, 0.002, 0.01)
 X265_LPIPS = {"a": (0.80, 0.62, 0.35, 0.20), "b": (0.85, 0.70, 0.45, 0.30)}
 SEMANTIC_BPP = (0.0007, 0.002, 0.004)   # does not reach the lowest proposed point
+SEMANTIC_LPIPS = (0.975, 0.97, 0.965)
 
 
 def column(name: str) -> str:
@@ -59,8 +60,8 @@ def make_frame(**own: dict[str, tuple[float, ...]]) -> pd.DataFrame:
         out += rows("frame-diffusion", seq, OWN_BPP[seq], LABELS, psnr_rgb=(10.0,) * 3,
                     lpips_alex=(0.98,) * 3, dists=(0.9,) * 3, tof=(4.0, 3.0, 2.0))
         out += rows("semantic-only", seq, SEMANTIC_BPP, ("s0", "s1", "s2"),
-                    psnr_rgb=(10.0,) * 3, lpips_alex=(0.97,) * 3, dists=(0.9,) * 3,
-                    tof=(5.0, 5.0, 5.0))
+                    psnr_rgb=(10.0,) * 3, lpips_alex=SEMANTIC_LPIPS, dists=(0.9,) * 3,
+                    tof=(5.2, 5.1, 5.0))
         out += rows("x265", seq, X265_BPP, ("q0", "q1", "q2", "q3"), psnr_rgb=(20.0,) * 4,
                     lpips_alex=X265_LPIPS[seq], dists=(0.9,) * 4, tof=(1.5,) * 4)
     return pd.DataFrame(out)
@@ -91,7 +92,8 @@ def test_matched_rival_is_the_hand_computed_pchip_per_clip_and_on_the_mean_curve
     got = acc.matched_rivals(curves, "lpips-alex", 0.001, "a", ["x265", "semantic-only"])
     assert got["x265"] == pytest.approx(pchip(X265_BPP, X265_LPIPS["a"], 0.001), abs=1e-12)
     assert got["x265"] == pytest.approx(0.482251032, abs=1e-9)   # a straight line: 0.485
-    assert got["semantic-only"] == pytest.approx(0.97)
+    assert got["semantic-only"] == pytest.approx(pchip(SEMANTIC_BPP, SEMANTIC_LPIPS, 0.001),
+                                                 abs=1e-12)
     # the dataset-mean curve: frame-weighted (32:16) mean bpp and LPIPS per rate point
     mean_bpp = tuple((32 * x + 16 * x) / 48 for x in X265_BPP)
     mean_lpips = tuple((32 * a + 16 * b) / 48
@@ -109,7 +111,7 @@ def test_a_rival_whose_curve_does_not_cover_the_rate_is_skipped_and_listed():
     check = find(run_checks(make_frame()), "p0", "a", TOF)
     assert check.not_covering == ("semantic-only",)
     assert (check.rival, check.rival_value, check.passed) == ("frame-diffusion", 4.0, True)
-    # at p1 (0.001 bpp) semantic-only covers and decides (its tOF 5 > frame-diffusion's 3)
+    # at p1 (0.001 bpp) semantic-only covers and decides (its tOF ~5.2 > frame-diffusion's 3)
     assert find(run_checks(make_frame()), "p1", "a", TOF).not_covering == ()
 
 
@@ -208,7 +210,7 @@ def test_command_on_a_store_reads_network_evals_from_the_records(tmp_path, capsy
                              {"lpips-alex": 0.495, "psnr-rgb": 15.0})
             teacher["timings"] = {"network_evals_per_frame": 8.0}
             bicubic = record("lowres-bicubic", seq, f"p{i}", bpp,
-                             {"lpips-alex": 0.6, "psnr-rgb": 16.5})
+                             {"lpips-alex": 0.6 - 0.01 * i, "psnr-rgb": 16.5})
             records += [student, teacher, bicubic]
     write_store(tmp_path, records)
     assert acc.cmd_quality(quality_args(str(tmp_path))) == 0
@@ -220,3 +222,15 @@ def test_command_on_a_store_reads_network_evals_from_the_records(tmp_path, capsy
     assert "| mean | network evals/frame teacher/student >= 4 | 2 | cdm-teacher | 8 | 0 |" in out
     assert acc.cmd_quality(quality_args(str(tmp_path), method="nope")) == 2
     assert "no records of 'nope'" in capsys.readouterr().err
+
+
+def test_a_rivals_dominated_configuration_does_not_bend_its_matched_value():
+    """Rivals are read on their Pareto fronts, as in the report's proposed-rates table: an
+    x265 configuration with more bits and a worse LPIPS than another changes nothing."""
+    frame = make_frame()
+    extra = rows("x265", "a", (0.0008,), ("bad",), psnr_rgb=(20.0,), lpips_alex=(0.9,),
+                 dists=(0.9,), tof=(1.5,))
+    with_bad = pd.concat([frame, pd.DataFrame(extra)], ignore_index=True)
+    clean = acc.matched_rivals(acc.dataset_curves(frame), "lpips-alex", 0.001, "a", ["x265"])
+    got = acc.matched_rivals(acc.dataset_curves(with_bad), "lpips-alex", 0.001, "a", ["x265"])
+    assert got["x265"] == pytest.approx(clean["x265"], abs=1e-12)

@@ -31,6 +31,7 @@ import pandas as pd
 
 import benchmark.torch_setup  # noqa: F401
 from benchmark.errors import UlvrError
+from benchmark.fronts import front_points
 from benchmark.matched import interpolate_at
 from benchmark.metrics.table import lower_is_better
 from benchmark.report import best_direction, load_entries, rd_table, with_rate
@@ -267,14 +268,15 @@ def rival_entries(curves: pd.DataFrame, rule: Rule, method: str,
 
 def matched_rivals(curves: pd.DataFrame, column: str, rate: float, sequence: str,
                    rivals: list[str]) -> dict[str, float]:
-    """Each rival's `column` by pchip in log10 bpp over its own curve of `sequence` (a clip or
-    "mean") at bpp `rate`; NaN where that curve does not cover the rate (never extrapolated)."""
+    """Each rival's `column` by pchip in log10 bpp over its Pareto front for that column on
+    `sequence` (a clip or "mean"; its best configuration at each rate, as the proposed-rates
+    table of the report takes it) at bpp `rate`; NaN where the front does not cover the rate
+    (never extrapolated)."""
     out = {}
     for entry in rivals:
         part = curves[(curves["entry"] == entry) & (curves["sequence"] == sequence)]
-        values = part[column] if column in part else pd.Series(math.nan, index=part.index)
-        out[entry] = float(interpolate_at(part["bpp"].to_numpy(), values.to_numpy(float),
-                                          np.array([rate]))[0])
+        rates, values = front_points(part, column)
+        out[entry] = float(interpolate_at(rates, values, np.array([rate]))[0])
     return out
 
 
@@ -381,7 +383,8 @@ def format_report(table: pd.DataFrame, checks: list[Check], lowest: list[Check],
     out += fvd_notes
     out.append(f"\nRivals: LPIPS/DISTS against every entry but {method}'s and {teacher}'s, tOF "
                "against frame-diffusion and semantic-only, all at matched rate (pchip in log10 "
-               "bpp over the rival's own curve, per clip and on the dataset-mean curve; never "
+               "bpp over the rival's Pareto front for the metric, per clip and on the "
+               "dataset-mean curve; never "
                "extrapolated: a rival whose curve does not cover the rate is listed, not "
                "compared). PSNR and teacher checks: same rate point label. slack >= 0 passes.\n")
     bpp = {r.rate_point: r.bpp for r in table[table["method"] == proposed].itertuples()}
