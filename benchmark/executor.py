@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 from benchmark.errors import UlvrError
-from benchmark.runner import Job, run_job
+from benchmark.jobs import Job, run_job
 from benchmark.store import ResultStore
 
 Finished = Callable[[dict, int], None]   # finished(result summary, jobs still running)

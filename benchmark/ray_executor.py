@@ -23,7 +23,7 @@ from pathlib import Path
 
 from benchmark.errors import UlvrError
 from benchmark.executor import Executor, Finished, register_executor, set_threads
-from benchmark.runner import Job, JobOutput, execute_job, run_job, store_output
+from benchmark.jobs import Job, JobOutput, execute_job, run_job, store_output
 from benchmark.store import STATUS_FAILED, ResultStore
 
 # Environment a worker needs to see what the driver sees (plugin methods, caches, data root).

@@ -6,9 +6,8 @@ in every clone. A job whose record exists with status ok, all requested metrics 
 fingerprint (method and metric software, see `benchmark.fingerprint`) is skipped unless forced;
 one whose fingerprint changed runs again, and the run says what changed. A failing job records
 its error and the run goes on. Ctrl-C stops the run; the store stays consistent because records
-are only ever written whole. Records hold placeholders, not this machine's paths
-(`benchmark.identity`). Each job works in a temp folder named after its process; folders of
-processes that died (SIGKILL) are removed when the next run starts.
+are only ever written whole. One job's execution and its record are `benchmark.jobs`; where
+jobs run is an executor's (`benchmark.executor`), which the CLI passes in.
 
 Bad input fails before any job runs: an unknown method option, an unavailable metric or a
 device this torch cannot use.
@@ -16,86 +15,24 @@ device this torch cannot use.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
 import sys
-import tempfile
-import time
-import traceback
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-import benchmark
-from benchmark.colour import COLOUR_PROTOCOL
-from benchmark.deadline import deadline
 from benchmark.errors import UlvrError
 from benchmark.fingerprint import fingerprint_changes, job_fingerprint
-from benchmark.identity import portable_text
+from benchmark.jobs import Job, clean_stale_workdirs
 from benchmark.manifest import Sequence
-from benchmark.metrics.base import create_metric, evaluate, metric_class
+from benchmark.metrics.base import create_metric, metric_class
 from benchmark.metrics.table import metric_spec
-from benchmark.provenance import versions
-from benchmark.registry import Method, RatePoint, config_digest, create_method
-from benchmark.store import (
-    STATUS_FAILED,
-    STATUS_OK,
-    ResultStore,
-    png_bytes,
-    write_bytes_atomic,
-)
+from benchmark.registry import Method, create_method
+from benchmark.store import STATUS_OK, ResultStore
 
 if TYPE_CHECKING:
     from benchmark.executor import Executor
-
-DEFAULT_METRICS = ("psnr", "ms-ssim")
-JOB_DIR_PREFIX = "ulvr-job-"     # job work folders: ulvr-job-<pid>-<random>
-
-
-@dataclass(frozen=True)
-class Job:
-    """One unit of work; picklable so it can go to a worker process."""
-
-    sequence: Sequence
-    method: str
-    rate_point: RatePoint
-    metrics: tuple[str, ...] = DEFAULT_METRICS
-    method_options: dict = field(default_factory=dict)
-    method_config: dict = field(default_factory=dict)
-    device: str = "cpu"
-    fingerprint: dict = field(default_factory=dict)   # see benchmark.fingerprint
-    metric_options: dict = field(default_factory=dict)  # {metric: {option: value}}, resolved
-    resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
-
-    @property
-    def key(self) -> str:
-        blob = json.dumps({"method": self.method_config, "rate_point": self.rate_point.to_dict(),
-                           "sequence": self.sequence.identity(),
-                           "harness": benchmark.__version__}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-    def record_path(self, store: ResultStore) -> Path:
-        return store.path_for(self.sequence.dataset, self.method, self.sequence.name,
-                              self.rate_point.label, self.key)
-
-    @property
-    def label(self) -> str:
-        """method/sequence/rate point, as progress and failure lines name a job."""
-        return f"{self.method}/{self.sequence.name}/{self.rate_point.label}"
-
-    def failed_record(self, error: str) -> dict:
-        """The record of a job that produced nothing (its worker died, or it never started)."""
-        seq = self.sequence
-        return {"key": self.key, "dataset": seq.dataset, "sequence": seq.name,
-                "segment": seq.segment, "method": self.method,
-                "method_config": self.method_config, "rate_point": self.rate_point.to_dict(),
-                "metric_names": list(self.metrics), "status": STATUS_FAILED, "error": error,
-                "versions": versions(), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def job_resources(method: Method, metrics: tuple[str, ...], device: str) -> dict:
@@ -238,147 +175,6 @@ def select_todo(jobs: list[Job], store: ResultStore,
             reruns += 1
             reasons.update(changes)
     return todo, reruns, reasons
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether a process with this id exists (one of another user's counts as alive)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def job_workdir() -> Path:
-    """A fresh work folder for one job, named after this process so a later run can tell
-    whether its owner is still alive."""
-    return Path(tempfile.mkdtemp(prefix=f"{JOB_DIR_PREFIX}{os.getpid()}-"))
-
-
-def clean_stale_workdirs(root: str | os.PathLike | None = None) -> list[Path]:
-    """Remove job work folders whose process is dead (a SIGKILLed run leaves them behind)."""
-    removed = []
-    for path in Path(root or tempfile.gettempdir()).glob(f"{JOB_DIR_PREFIX}*-*"):
-        pid = path.name[len(JOB_DIR_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and path.is_dir() and not _pid_alive(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
-
-
-def portable_record(record: dict, workdir: Path) -> dict:
-    """The record with this machine's paths (job folder, ffmpeg, checkout, temp folder, home)
-    replaced by placeholders, so two clones write equal records for the same job."""
-    return json.loads(portable_text(json.dumps(record, default=str), workdir))
-
-
-def tap_frame(chunks, index: int, files: dict[str, bytes], name: str):
-    """Pass chunks through, keeping frame `index` as PNG bytes in files[name] on the way: the
-    qualitative figures need one decoded frame per job, not the whole video."""
-    seen = 0
-    for chunk in chunks:
-        if seen <= index < seen + chunk.n:
-            files[name] = png_bytes(chunk.rgb()[index - seen])
-        seen += chunk.n
-        yield chunk
-
-
-@dataclass
-class JobOutput:
-    """Everything a job produced, by path relative to the store root: its record and the
-    preview frames beside it. A job on another machine returns this to the driver, which
-    writes it (store_output), so no shared file system is needed."""
-
-    label: str                      # Job.label
-    record_path: str
-    record: dict
-    files: dict[str, bytes] = field(default_factory=dict)
-
-    def summary(self) -> dict:
-        """What the driver's progress and exit code need."""
-        return {"status": self.record["status"], "error": self.record.get("error", ""),
-                "label": self.label}
-
-
-def relative_path(path: Path) -> str:
-    """A store path made by a ResultStore rooted at '' (records/...)."""
-    return path.as_posix()
-
-
-def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
-    """Run one job in this process and return what it produced, writing nothing to the
-    store; never raises for a job failure (a codec error, --timeout): the record says it."""
-    layout = ResultStore("")
-    seq = job.sequence
-    record = {"key": job.key, "dataset": seq.dataset, "sequence": seq.name,
-              "segment": seq.segment, "start_frame": seq.start, "frames": seq.num_frames,
-              "width": seq.width, "height": seq.height, "fps": seq.fps,
-              "bit_depth": seq.bit_depth, "group": seq.group, "method": job.method,
-              "method_config": job.method_config, "rate_point": job.rate_point.to_dict(),
-              "metric_names": list(job.metrics), "colour": COLOUR_PROTOCOL,
-              "fingerprint": job.fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    record_path = job.record_path(layout)
-    files: dict[str, bytes] = {}
-    workdir = job_workdir()
-    started = time.perf_counter()
-    try:
-        with deadline(timeout):
-            method = create_method(job.method, **job.method_options)
-            method.device = job.device
-            record.update(kind=method.kind.value, causal=method.causal,
-                          receiver_of=method.receiver_of,
-                          config_hash=config_digest(job.method_config))
-            recon = method.run(seq, job.rate_point, workdir)
-            bits = recon.stream_bits()
-            metrics = [create_metric(name, device=job.device,
-                                     **job.metric_options.get(name, {}))
-                       for name in job.metrics]
-            t0 = time.perf_counter()
-            middle = seq.num_frames // 2
-            ref_preview = relative_path(layout.reference_preview(seq.dataset, seq.name,
-                                                                 seq.start))
-            preview = relative_path(record_path.with_suffix(".png"))
-            results = evaluate(tap_frame(seq.frames(), middle, files, ref_preview),
-                               tap_frame(recon.frames, middle, files, preview), metrics)
-            recon.timings["metrics_s"] = time.perf_counter() - t0
-            # per metric; metrics_s minus their sum is the streamed decode (and frame reading)
-            recon.timings.update({f"metric_{name}_s": r.seconds for name, r in results.items()})
-        total = sum(bits.values())
-        record.update(
-            bits=bits, total_bits=total,
-            bpp=total / (seq.num_frames * seq.width * seq.height),
-            kbps=total * seq.fps / seq.num_frames / 1000.0,
-            metrics={k: v for r in results.values() for k, v in r.values.items()},
-            per_frame={k: v for r in results.values() for k, v in r.per_frame.items()},
-            metric_protocols={name: r.protocol for name, r in results.items()},
-            features={name: r.features for name, r in results.items() if r.features},
-            timings=recon.timings, commands=recon.commands, method_info=recon.info,
-            versions={**versions(), **method.versions()}, status=STATUS_OK, error="")
-    except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the run goes on
-        record.update(status=STATUS_FAILED, error=f"{type(exc).__name__}: {exc}",
-                      traceback=traceback.format_exc(limit=8), versions=versions())
-        files.clear()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    record.setdefault("timings", {})["job_s"] = time.perf_counter() - started
-    return JobOutput(job.label, relative_path(record_path), portable_record(record, workdir),
-                     files)
-
-
-def store_output(output: JobOutput, store: ResultStore) -> dict:
-    """Write a job's output into the store, preview frames first and the record last, each
-    atomically: a record on disk means the whole job's output is there."""
-    for name, data in output.files.items():
-        write_bytes_atomic(data, store.root / name)
-    store.write(store.root / output.record_path, output.record)
-    return output.summary()
-
-
-def run_job(job: Job, store_root: str, timeout: float | None = None) -> dict:
-    """Run one job in this process and write its output into the store at `store_root`."""
-    return store_output(execute_job(job, timeout), ResultStore(store_root))
 
 
 def rerun_note(reruns: int, reasons: Counter) -> str:

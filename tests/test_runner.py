@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from benchmark.runner import clean_stale_workdirs, job_workdir, plan_jobs, run_jobs
+from benchmark.jobs import clean_stale_workdirs, job_workdir
+from benchmark.runner import plan_jobs, run_jobs
 from benchmark.store import ResultStore
 
 

@@ -24,7 +24,8 @@ from benchmark.manifest import load_dataset
 from benchmark.metrics.base import create_metric, evaluate
 from benchmark.metrics.table import METRIC_TABLE
 from benchmark.registry import create_method
-from benchmark.runner import job_workdir, plan_jobs
+from benchmark.jobs import job_workdir
+from benchmark.runner import plan_jobs
 seq = [s for s in load_dataset("embedded").sequences if s.name == case["sequence"]]
 metrics = tuple(s.name for s in METRIC_TABLE if s.default)
 job = plan_jobs(seq, [case["method"]], metrics, rate_points=[case["rate_point"]])[0]
