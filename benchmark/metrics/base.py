@@ -75,37 +75,6 @@ class Metric(ABC):
         return {}
 
 
-class MeanMetric(Metric):
-    """A metric whose value is the mean of per-frame (or per-pair) values, the per-frame curve
-    kept beside it. Subclasses add each chunk's values in update() and say their protocol;
-    reset and compute are shared (the way torchmetrics' MeanMetric shares them)."""
-
-    aggregate = "mean of per-frame values"   # recorded in the protocol; None: not recorded
-
-    def reset(self) -> None:
-        self._values: list[np.ndarray] = []
-
-    def add(self, values: np.ndarray) -> None:
-        """Keep one chunk's per-frame values."""
-        self._values.append(values)
-
-    def frame_values(self) -> np.ndarray:
-        """Every value kept since the last reset, in order; an empty video is an error."""
-        if not self._values:
-            raise UlvrError(f"{self.name} of an empty video")
-        return np.concatenate(self._values)
-
-    def protocol(self) -> dict:
-        """What the values were computed with (weights, resolution, colour...)."""
-        return {}
-
-    def compute(self) -> MetricResult:
-        frames = self.frame_values()
-        aggregate = {"aggregate": self.aggregate} if self.aggregate else {}
-        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
-                            {**self.protocol(), **aggregate})
-
-
 _METRICS: dict[str, type[Metric]] = {}
 
 

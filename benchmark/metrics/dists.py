@@ -27,7 +27,7 @@ import benchmark.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchv
 from benchmark.errors import UlvrError
 from benchmark.featcache import FeatureCache
 from benchmark.metrics import lpips as lpips_metric
-from benchmark.metrics.base import MeanMetric, register_metric
+from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.siamese import MAX_BATCH_PIXELS, PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -169,7 +169,7 @@ def shared_score(device: str = "cpu") -> DistsScore:
 
 
 @register_metric
-class Dists(MeanMetric):
+class Dists(Metric):
     """DISTS on RGB frames; mean of per-frame values."""
 
     name = "dists"
@@ -182,8 +182,15 @@ class Dists(MeanMetric):
     def availability(cls) -> Availability:
         return dists_availability()
 
-    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        self.add(self._score(reference.rgb(), reconstruction.rgb()))
+    def reset(self) -> None:
+        self._values: list[np.ndarray] = []
 
-    def protocol(self) -> dict:
-        return self._score.protocol()
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        self._values.append(self._score(reference.rgb(), reconstruction.rgb()))
+
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError("DISTS of an empty video")
+        frames = np.concatenate(self._values)
+        protocol = dict(self._score.protocol(), aggregate="mean of per-frame values")
+        return MetricResult({"dists": float(frames.mean())}, {"dists": frames.tolist()}, protocol)

@@ -32,7 +32,7 @@ from torch import nn
 import benchmark.torch_setup  # noqa: F401  (before the lpips package imports torchvision)
 from benchmark.errors import UlvrError
 from benchmark.featcache import FeatureCache
-from benchmark.metrics.base import MeanMetric, register_metric
+from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.siamese import MAX_BATCH_PIXELS, STRIDE_4_BATCH_PIXELS, PairScorer
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
@@ -287,7 +287,7 @@ def lpips_distance(a: np.ndarray, b: np.ndarray, net: str = "alex",
     return shared_distance(net, str(device))(a, b)
 
 
-class _LpipsMetric(MeanMetric):
+class _LpipsMetric(Metric):
     """LPIPS on RGB frames; mean of per-frame values."""
 
     net = "alex"
@@ -300,11 +300,19 @@ class _LpipsMetric(MeanMetric):
     def availability(cls) -> Availability:
         return lpips_availability(cls.net)
 
-    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        self.add(self._distance(reference.rgb(), reconstruction.rgb()))
+    def reset(self) -> None:
+        self._values: list[np.ndarray] = []
 
-    def protocol(self) -> dict:
-        return self._distance.protocol()
+    def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
+        self._values.append(self._distance(reference.rgb(), reconstruction.rgb()))
+
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError(f"{self.name} of an empty video")
+        frames = np.concatenate(self._values)
+        protocol = dict(self._distance.protocol(), aggregate="mean of per-frame values")
+        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
+                            protocol)
 
 
 @register_metric

@@ -13,12 +13,13 @@ recorded in the protocol.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
-from benchmark.metrics.base import MeanMetric, register_metric
+from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.video_io import FrameChunk
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -96,7 +97,7 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
 
 
 @register_metric
-class MsSsim(MeanMetric):
+class MsSsim(Metric):
     """MS-SSIM on RGB; mean of per-frame values."""
 
     name = "ms-ssim"
@@ -113,7 +114,7 @@ class MsSsim(MeanMetric):
         return {"scales": dataset_scales([(s.width, s.height) for s in dataset or [sequence]])}
 
     def reset(self) -> None:
-        super().reset()
+        self._values: list[np.ndarray] = []
         self._levels = 0
 
     def _levels_for(self, height: int, width: int) -> int:
@@ -134,8 +135,13 @@ class MsSsim(MeanMetric):
             a = torch.from_numpy(ref[i:i + step]).permute(0, 3, 1, 2).to(self.device)
             b = torch.from_numpy(rec[i:i + step]).permute(0, 3, 1, 2).to(self.device)
             with torch.inference_mode():
-                self.add(ms_ssim(a, b, levels=self._levels).cpu().numpy())
+                self._values.append(ms_ssim(a, b, levels=self._levels).cpu().numpy())
 
-    def protocol(self) -> dict:
-        return {"window": WINDOW, "sigma": SIGMA, "scales": self._levels,
-                "scales_from": "fixed" if self.scales else "frame size", "colour": "rgb"}
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError("MS-SSIM of an empty video")
+        frames = np.concatenate(self._values)
+        return MetricResult({"ms-ssim": float(frames.mean())}, {"ms-ssim": frames.tolist()},
+                            {"window": WINDOW, "sigma": SIGMA, "scales": self._levels,
+                             "scales_from": "fixed" if self.scales else "frame size",
+                             "colour": "rgb", "aggregate": "mean of per-frame values"})

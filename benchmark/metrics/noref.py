@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 import benchmark.torch_setup  # noqa: F401  (before pyiqa imports torchvision)
-from benchmark.metrics.base import MeanMetric, register_metric
+from benchmark.errors import UlvrError
+from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 
@@ -22,10 +23,8 @@ def _pyiqa_cache() -> str:
     return os.path.join(torch.hub.get_dir(), "pyiqa")
 
 
-class PyiqaNoReference(MeanMetric):
+class PyiqaNoReference(Metric):
     """A pyiqa no-reference metric on the reconstructed RGB frames in [0, 1]."""
-
-    aggregate = None
 
     pyiqa_name = ""
     required_files: tuple[str, ...] = ()
@@ -43,6 +42,9 @@ class PyiqaNoReference(MeanMetric):
                                            "copy it there for offline use)")
         return Availability(True)
 
+    def reset(self) -> None:
+        self._values: list[np.ndarray] = []
+
     def _net(self) -> torch.nn.Module:
         if not hasattr(self, "_model"):
             import pyiqa
@@ -53,11 +55,15 @@ class PyiqaNoReference(MeanMetric):
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
         x = torch.from_numpy(reconstruction.rgb()).permute(0, 3, 1, 2).float() / 255.0
         with torch.inference_mode():
-            self.add(np.atleast_1d(self._net()(x.to(self.device)).cpu().numpy()).astype(float))
+            self._values.append(np.atleast_1d(self._net()(x.to(self.device)).cpu().numpy()))
 
-    def protocol(self) -> dict:
-        return {"implementation": f"pyiqa {self.pyiqa_name}",
-                "input": "reconstruction only, RGB [0, 1]"}
+    def compute(self) -> MetricResult:
+        if not self._values:
+            raise UlvrError(f"{self.name} of an empty video")
+        frames = np.concatenate(self._values).astype(float)
+        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
+                            {"implementation": f"pyiqa {self.pyiqa_name}",
+                             "input": "reconstruction only, RGB [0, 1]"})
 
 
 @register_metric
