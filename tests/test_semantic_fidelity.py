@@ -85,7 +85,7 @@ def test_seg_miou_says_what_to_provide_when_its_weights_are_missing(monkeypatch)
 def test_label_palette_is_fitted_once_per_reference_frame(monkeypatch, tmp_path, carphone):
     """A second reconstruction of the same reference reuses the cached palettes (no k-means)
     and scores exactly as a fresh fit does."""
-    import benchmark.metrics.segmenters as segment
+    import methods.causal_diffusion.segment as segment
 
     monkeypatch.setenv("ULVR_FEATURE_CACHE", str(tmp_path / "cache"))
     fits = []

@@ -7,8 +7,7 @@ as mIoU and pixel accuracy per frame and their means (higher is better).
   NOT a semantic network's mIoU, hence its name. The palette of a reference frame is fitted
   once and kept in the reference-feature cache (`benchmark.featcache`), not once per job.
 - `seg-miou`: a pretrained SegFormer (ADE20K) from the local Hugging Face cache labels both
-  frames (`benchmark.metrics.segmenters`, shared with the sender, which imports them from here:
-  the harness never imports the method under test, and the metric's fingerprint covers them).
+  frames (`methods.causal_diffusion.segment`, the sender's segmenter interface).
 
 Both work at a fixed protocol resolution (area-downscaled so the longer side is at most
 `size`). mIoU averages the IoU of every class present in either map. Label ids agree by
@@ -120,7 +119,7 @@ class LabelMiou(_SegmentationAgreement):
 
     def labels(self, reference: np.ndarray, reconstruction: np.ndarray,
                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-        from benchmark.metrics.segmenters import kmeans
+        from methods.causal_diffusion.segment import kmeans
 
         lab = [cv2.cvtColor(_area(f, size), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
                for f in (reference, reconstruction)]
@@ -168,7 +167,7 @@ class SegformerMiou(_SegmentationAgreement):
 
     def labels(self, reference: np.ndarray, reconstruction: np.ndarray,
                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-        from benchmark.metrics.segmenters import SegformerSegmenter
+        from methods.causal_diffusion.segment import SegformerSegmenter
 
         if self._net is None:
             self._net = SegformerSegmenter(self.model, self.device)

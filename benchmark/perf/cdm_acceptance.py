@@ -42,8 +42,8 @@ from benchmark.tables import to_markdown
 
 def cmd_semantic(args: argparse.Namespace) -> None:
     from benchmark.manifest import load_dataset
-    from benchmark.metrics.segmenters import KMeansSegmenter
     from methods.causal_diffusion.adapter import DEFAULT_POINTS
+    from methods.causal_diffusion.segment import KMeansSegmenter
     from methods.causal_diffusion.semantic_codec import encode_labels, lzma_size
 
     print("| sequence | rate point | label maps | ours (B) | xz (B) | raw LZMA2 (B) | ratio |")

@@ -24,10 +24,10 @@ import numpy as np
 from baselines.resample import EveryNth, hold
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
-from benchmark.metrics.segmenters import SEGMENTERS, create_segmenter
 from benchmark.registry import RatePoint, create_method
 from benchmark.video_io import FrameChunk
 from benchmark.weights import default_cache_dir
+from methods.causal_diffusion.segment import SEGMENTERS, create_segmenter
 from methods.causal_diffusion.semantic_codec import (
     decode_labels,
     encode_labels,
