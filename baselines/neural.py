@@ -3,18 +3,16 @@
 Frame-wise image codecs (Ballé 2018 factorized and hyperprior, Minnen 2018 mean-scale and
 joint autoregressive, Cheng 2020 anchor and attention) and the scale-space-flow video codec
 (Agustsson 2020: one intra frame, then P-frames, each predicted from the previous decoded
-frame). One base class does everything; the registered subclasses only name the CompressAI
-architecture and their defaults.
+frame). One base class runs them; the registered subclasses only name the CompressAI
+architecture and their defaults. Weights and checkpoints: `baselines.compressai_weights`;
+frame coders: `baselines.neural_coders`.
 
 Encoding: after `model.update(force=True)`, each frame (RGB in [0, 1], padded on the right and
 bottom by edge replication to the model's multiple) goes through the model's `compress()` (the
 video codec's `encode_keyframe()` / `encode_inter()`), and its strings are written into one
 bitstream file per sequence. Decoding reads that file back and calls `decompress()`
 (`decode_keyframe()` / `decode_inter()`); the decoded frames are cropped and streamed chunk by
-chunk. Bits are the bytes of that file, container included:
-
-    header   : version byte, then varints: source width, source height, downscale factor
-    per frame: varint number of strings, then per string a varint length and its bytes
+chunk. Bits are the bytes of that file, container included (`baselines.neural_stream`).
 
 Frames are coded one at a time (batch of one) in both directions, so the encoder's and the
 decoder's networks see identically shaped inputs (learned entropy models need bit-identical
@@ -35,8 +33,6 @@ Weights, by where they come from:
 
 from __future__ import annotations
 
-import io
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,8 +41,16 @@ from typing import Any
 import numpy as np
 
 from baselines.classical import DOWNSCALE_FILTER, UPSCALE_FILTER
+from baselines.compressai_weights import (
+    build_model,
+    compressai_module,
+    load_checkpoint,
+    published_weights,
+    read_state_dict,
+)
+from baselines.neural_coders import ImageCoder, ScaleSpaceFlowCoder
+from baselines.neural_stream import FORMAT_VERSION, read_stream, write_frame, write_header
 from baselines.resample import resample_chunk, scaled_size
-from benchmark import varint
 from benchmark.errors import UlvrError
 from benchmark.identity import file_identity, sha256_file
 from benchmark.manifest import Sequence
@@ -54,246 +58,9 @@ from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reco
 from benchmark.video_io import DEFAULT_CHUNK, FrameChunk
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
-FORMAT_VERSION = 1
-CHECKPOINT_FORMAT = "ulvr-compressai-v1"   # safetensors metadata written by train-codec
 PAD_MODE = "replicate"
 CKPT_DOWNSCALES = (1, 2, 4)
 
-
-# --- CompressAI access -------------------------------------------------------------------------
-
-def compressai_module() -> Any:
-    """Import compressai (after making torchvision importable), or say how to install it."""
-    import benchmark.torch_setup  # noqa: F401  (compressai imports torchvision)
-
-    try:
-        import compressai
-        import compressai.zoo  # noqa: F401
-    except ImportError as exc:
-        raise UlvrError(f"compressai is not importable ({exc}): install it with "
-                        "'pip install -c constraints.txt compressai==1.2.8'") from exc
-    return compressai
-
-
-def architecture(zoo_name: str) -> type:
-    """CompressAI's model class for a zoo architecture name."""
-    compressai_module()
-    from compressai.zoo import image, video
-
-    table = {**image.model_architectures, **video.model_architectures}
-    if zoo_name not in table:
-        raise UlvrError(f"unknown CompressAI architecture '{zoo_name}': choose from "
-                        f"{', '.join(sorted(table))}")
-    return table[zoo_name]
-
-
-def hub_checkpoint_dir() -> Path:
-    """Where torch hub (and so compressai.zoo) keeps downloaded weights."""
-    import torch
-
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def published_weights(zoo_name: str, metric: str, quality: int) -> tuple[str, Path]:
-    """URL of a published CompressAI model and the hub-cache path it is read from."""
-    compressai_module()
-    from compressai.zoo import image, video
-
-    urls = {**image.model_urls, **video.model_urls}
-    try:
-        url = urls[zoo_name][metric][quality]
-    except KeyError:
-        raise UlvrError(f"CompressAI publishes no '{zoo_name}' weights for metric '{metric}' "
-                        f"and quality {quality}") from None
-    return url, hub_checkpoint_dir() / url.rsplit("/", 1)[-1]
-
-
-def read_state_dict(path: str | os.PathLike) -> tuple[dict, dict]:
-    """A checkpoint's state dict and metadata, read safely: safetensors, or a PyTorch file
-    through `torch.load(weights_only=True)` (tensors and plain containers only)."""
-    import torch
-
-    path = Path(path)
-    if not path.is_file():
-        raise UlvrError(f"checkpoint '{path}' not found")
-    if path.suffix == ".safetensors":
-        from safetensors import SafetensorError, safe_open
-
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                meta = dict(handle.metadata() or {})
-                state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise UlvrError(f"cannot read checkpoint '{path}': not a valid safetensors file "
-                            f"(corrupt or truncated?): {exc}") from exc
-        return state, meta
-    try:
-        obj = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - pickle, zip and torch errors all mean "unreadable"
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UlvrError(f"cannot read checkpoint '{path}' (corrupt, truncated, or holding more "
-                        f"than tensors, which are all that is loaded safely): {first}") from exc
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]      # CompressAI's training script saves {"state_dict": ...}
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise UlvrError(f"checkpoint '{path}' holds no state dict of tensors")
-    return obj, {}
-
-
-def _load_error_summary(exc: Exception) -> str:
-    """One line out of PyTorch's many-line load_state_dict error (or a KeyError)."""
-    if isinstance(exc, KeyError):
-        return f"it lacks '{exc.args[0]}', which this architecture needs"
-    parts = []
-    for line in str(exc).splitlines():
-        line = line.strip()
-        for head, label in (("Missing key(s) in state_dict:", "missing keys"),
-                            ("Unexpected key(s) in state_dict:", "unexpected keys")):
-            if line.startswith(head):
-                keys = [k.strip().strip('"') for k in line[len(head):].split(",") if k.strip()]
-                more = f" (+{len(keys) - 3} more)" if len(keys) > 3 else ""
-                parts.append(f"{label} {', '.join(keys[:3])}{more}")
-        if line.startswith("size mismatch"):
-            parts.append(line.rstrip("."))
-    return "; ".join(parts[:4]) if parts else str(exc).strip().splitlines()[0]
-
-
-def build_model(zoo_name: str, state: dict, path: str | os.PathLike) -> Any:
-    """The `zoo_name` model with the weights of `state` (read from `path`); a clear error when
-    the weights belong to another architecture."""
-    compressai_module()
-    from compressai.zoo import load_state_dict
-
-    cls = architecture(zoo_name)
-    try:
-        model = cls.from_state_dict(load_state_dict(dict(state)))
-    except (KeyError, RuntimeError, ValueError, IndexError) as exc:
-        raise UlvrError(f"checkpoint '{path}' does not fit the {zoo_name} architecture "
-                        f"({cls.__name__}): {_load_error_summary(exc)}") from exc
-    return model.eval()
-
-
-def load_checkpoint(zoo_name: str, path: str | os.PathLike) -> Any:
-    """A model of `zoo_name` from a checkpoint file (safetensors or PyTorch, loaded safely)."""
-    state, meta = read_state_dict(path)
-    trained_as = meta.get("arch")
-    if meta.get("format") == CHECKPOINT_FORMAT and trained_as and trained_as != zoo_name:
-        raise UlvrError(f"checkpoint '{path}' holds a {trained_as} model, not {zoo_name}: run it "
-                        f"with the {trained_as} method")
-    return build_model(zoo_name, state, path)
-
-
-# --- bitstream container ----------------------------------------------------------------------
-
-def _read_varint(fh: io.BufferedReader) -> int | None:
-    """The next varint, or None at the end of the file."""
-    value, shift = 0, 0
-    while True:
-        byte = fh.read(1)
-        if not byte:
-            if shift:
-                raise UlvrError("truncated bitstream: it ends inside a number")
-            return None
-        value |= (byte[0] & 0x7F) << shift
-        if not byte[0] & 0x80:
-            return value
-        shift += 7
-
-
-def write_frame(fh: io.BufferedWriter, strings: list[bytes]) -> int:
-    """Write one frame's strings; returns the container bytes spent on it (counts, lengths)."""
-    head = varint.encode(len(strings)) + b"".join(varint.encode(len(s)) for s in strings)
-    fh.write(varint.encode(len(strings)))
-    for s in strings:
-        fh.write(varint.encode(len(s)))
-        fh.write(s)
-    return len(head)
-
-
-def read_stream(path: Path) -> tuple[dict, Iterator[list[bytes]]]:
-    """Header fields of a bitstream file and an iterator over its frames' strings."""
-    fh = open(path, "rb")
-    version = fh.read(1)
-    if version != bytes([FORMAT_VERSION]):
-        fh.close()
-        raise UlvrError(f"'{path}' is not a version-{FORMAT_VERSION} neural-codec bitstream")
-    fields = [_read_varint(fh) for _ in range(3)]
-    if None in fields:
-        fh.close()
-        raise UlvrError(f"truncated bitstream '{path}': incomplete header")
-    header = dict(zip(("width", "height", "downscale"), fields, strict=True))
-
-    def frames() -> Iterator[list[bytes]]:
-        with fh:
-            while (count := _read_varint(fh)) is not None:
-                strings = []
-                for _ in range(count):
-                    size = _read_varint(fh)
-                    data = fh.read(size or 0)
-                    if size is None or len(data) != size:
-                        raise UlvrError(f"truncated bitstream '{path}'")
-                    strings.append(data)
-                yield strings
-
-    return header, frames()
-
-
-# --- frame coders: how a model turns one frame into strings and back ---------------------------
-
-class ImageCoder:
-    """Codes every frame on its own with an image model's compress()/decompress()."""
-
-    def __init__(self, model: Any, intra_period: int = 0) -> None:
-        self.model = model
-
-    def encode(self, x: Any) -> tuple[list[bytes], tuple[int, int]]:
-        out = self.model.compress(x)
-        return [s[0] for s in out["strings"]], tuple(out["shape"])
-
-    def decode(self, strings: list[bytes], shape: tuple[int, int]) -> Any:
-        return self.model.decompress([[s] for s in strings], list(shape))["x_hat"]
-
-
-class ScaleSpaceFlowCoder:
-    """Low-delay video coding with ScaleSpaceFlow: an intra frame (2 strings: latent and
-    hyper-latent), then P-frames (4 strings: motion and residual, each latent and hyper-latent)
-    predicted from the previous decoded frame; a new intra frame every `intra_period` frames
-    when that is > 0. The number of strings tells the decoder each frame's type."""
-
-    def __init__(self, model: Any, intra_period: int = 0) -> None:
-        self.model = model
-        self.intra_period = intra_period
-        self.index = 0
-        self.ref = None
-
-    def _intra(self) -> bool:
-        return self.ref is None or (self.intra_period > 0 and self.index % self.intra_period == 0)
-
-    def encode(self, x: Any) -> tuple[list[bytes], tuple[int, int]]:
-        if self._intra():
-            self.ref, out = self.model.encode_keyframe(x)
-            strings, shape = [s[0] for s in out["strings"]], tuple(out["shape"])
-        else:
-            self.ref, out = self.model.encode_inter(x, self.ref)
-            strings = [s[0] for part in ("motion", "residual") for s in out["strings"][part]]
-            shape = tuple(out["shape"]["motion"])
-        self.index += 1
-        return strings, shape
-
-    def decode(self, strings: list[bytes], shape: tuple[int, int]) -> Any:
-        if len(strings) == 2:
-            self.ref = self.model.decode_keyframe([[s] for s in strings], list(shape))
-        elif len(strings) == 4 and self.ref is not None:
-            parts = {"motion": [[strings[0]], [strings[1]]],
-                     "residual": [[strings[2]], [strings[3]]]}
-            shapes = {"motion": list(shape), "residual": list(shape)}
-            self.ref = self.model.decode_inter(self.ref, parts, shapes)
-        else:
-            raise UlvrError(f"corrupt ssf2020 bitstream: a frame of {len(strings)} strings")
-        return self.ref.clamp(0, 1)
-
-
-# --- the adapter --------------------------------------------------------------------------------
 
 class CompressAICodec(Method):
     """A CompressAI model run as a codec. Subclasses set the class attributes below."""
@@ -451,9 +218,7 @@ class CompressAICodec(Method):
         start = time.perf_counter()
         coder = self.coder(model, self.intra_period)
         with open(bitstream, "wb") as fh, torch.inference_mode():
-            head = bytes([FORMAT_VERSION]) + b"".join(
-                varint.encode(v) for v in (sequence.width, sequence.height, factor))
-            fh.write(head)
+            head = write_header(fh, sequence.width, sequence.height, factor)
             for chunk in sequence.frames():
                 if factor > 1:
                     chunk = resample_chunk(chunk, width, height, DOWNSCALE_FILTER)

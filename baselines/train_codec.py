@@ -114,7 +114,7 @@ def rd_loss(out: dict, x, lmbda: float) -> tuple:
 
 def build(cfg: TrainConfig):
     """A fresh model of cfg.arch with cfg.channels, or the weights of cfg.init."""
-    from baselines.neural import architecture, load_checkpoint
+    from baselines.compressai_weights import architecture, load_checkpoint
 
     if cfg.arch not in TRAINABLE:
         raise UlvrError(f"train-codec trains image codecs: choose --arch from "
@@ -131,7 +131,8 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     from safetensors.torch import save_file
     from tqdm import tqdm
 
-    from baselines.neural import compressai_module, sha256_file
+    from baselines.compressai_weights import compressai_module
+    from benchmark.identity import sha256_file
 
     lmbda = cfg.resolved_lambda()
     stride = TRAINABLE.get(cfg.arch, 64)

@@ -3,6 +3,8 @@ harness's own stream headers (neural codec container, semantic stream) and AV1's
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from benchmark.errors import UlvrError
 
 
@@ -28,3 +30,19 @@ def decode(data: bytes, pos: int, what: str = "stream") -> tuple[int, int]:
         shift += 7
         if not byte & 0x80:
             return value, pos
+
+
+def read(fh: BinaryIO) -> int | None:
+    """The next varint of a file, or None at its end; a file that ends inside one is an
+    error."""
+    value = shift = 0
+    while True:
+        byte = fh.read(1)
+        if not byte:
+            if shift:
+                raise UlvrError("truncated bitstream: it ends inside a number")
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+        shift += 7

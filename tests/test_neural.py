@@ -17,13 +17,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from baselines.neural import (
-    CHECKPOINT_FORMAT,
-    CompressAICodec,
-    load_checkpoint,
-    published_weights,
-    read_stream,
-)
+from baselines.compressai_weights import CHECKPOINT_FORMAT, load_checkpoint, published_weights
+from baselines.neural import CompressAICodec
+from baselines.neural_stream import read_stream
 from benchmark.errors import UlvrError
 from benchmark.manifest import load_dataset
 from benchmark.registry import create_method, method_names
@@ -51,7 +47,7 @@ def short():
 
 
 def _random_state(arch: str) -> dict:
-    from baselines.neural import architecture
+    from baselines.compressai_weights import architecture
 
     torch.manual_seed(0)
     cls = architecture(arch)

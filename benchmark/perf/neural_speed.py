@@ -25,7 +25,7 @@ def _fake_published(method, quality: int) -> None:
     import torch
     from compressai.zoo import image
 
-    from baselines.neural import architecture, published_weights
+    from baselines.compressai_weights import architecture, published_weights
 
     _, path = published_weights(method.zoo_name, "mse", quality)
     if path.is_file():
