@@ -13,7 +13,6 @@ An executor is a class registered by name; its constructor's keyword arguments a
 from __future__ import annotations
 
 import concurrent.futures as cf
-import importlib
 import inspect
 import multiprocessing
 import os
@@ -29,7 +28,7 @@ from benchmark.store import ResultStore
 Finished = Callable[[dict, int], None]   # finished(result summary, jobs still running)
 
 EXECUTORS: dict[str, type[Executor]] = {}
-EXECUTOR_MODULES = ("benchmark.ray_executor",)   # imported on first lookup; cheap (lazy ray)
+EXECUTOR_GROUP = "ulvr.executors"   # entry points: name = "module:Class" (imported when named)
 
 
 class Executor(ABC):
@@ -57,18 +56,33 @@ def register_executor(name: str) -> Callable[[type[Executor]], type[Executor]]:
 
 
 def executor_names() -> list[str]:
-    """Names of the registered executors."""
-    for module in EXECUTOR_MODULES:
-        importlib.import_module(module)
-    return sorted(EXECUTORS)
+    """Names of the executors declared under the `ulvr.executors` entry points and of those
+    registered by modules already imported."""
+    from benchmark.registry import entry_points
+
+    return sorted({*EXECUTORS, *entry_points(EXECUTOR_GROUP)})
+
+
+def executor_class(name: str) -> type[Executor]:
+    """An executor's class by name, importing only its module."""
+    from benchmark.registry import entry_points, load_entry_point
+
+    if name not in EXECUTORS:
+        ep = entry_points(EXECUTOR_GROUP).get(name)
+        if ep is None:
+            raise UlvrError(f"unknown executor '{name}': choose from "
+                            f"{', '.join(executor_names())}")
+        loaded = load_entry_point(ep, "executor")
+        if name not in EXECUTORS:
+            if not (isinstance(loaded, type) and issubclass(loaded, Executor)):
+                raise UlvrError(f"executor plugin '{name}' ({ep.value}) is not an Executor")
+            register_executor(name)(loaded)
+    return EXECUTORS[name]
 
 
 def create_executor(name: str, **options: object) -> Executor:
     """An executor by name; options it does not take are a user error naming the flag."""
-    names = executor_names()
-    if name not in EXECUTORS:
-        raise UlvrError(f"unknown executor '{name}': choose from {', '.join(names)}")
-    cls = EXECUTORS[name]
+    cls = executor_class(name)
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
     for option in options:
         if option not in accepted:

@@ -2,10 +2,11 @@
 
 A method turns a sequence and a rate point into a `Reconstruction`: the bytes of every stream
 it sends, its decoded frames (streamed) and timings. Adapters live in `baselines/` and
-`methods/`. Users add methods without editing the harness: an installed package declares them
-under the entry-point group `ulvr.methods` (loaded by name, when asked for; see
-`examples/plugin/`), or modules named in $ULVR_PLUGINS (comma-separated) register them. A
-family of methods can be registered under a name prefix (`external:<name>`, see
+`methods/`. Every method, built-in or not, is declared under the entry-point group `ulvr.methods`
+(the harness's own in its pyproject.toml; a user's package in its own, see `examples/plugin/`)
+and its module is imported only when the method is asked for, so a run of the codecs never
+imports torch. Modules named in $ULVR_PLUGINS (comma-separated) still register methods too. A
+family of methods is declared by a name ending in ':' (`external:` for `external:<name>`, see
 `baselines/external.py`).
 
 A method's options (`ulvr run --option METHOD.KEY=VALUE`) are the keyword arguments of its
@@ -28,16 +29,6 @@ from pathlib import Path
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
 from benchmark.video_io import FrameChunk
-
-BUILTIN_MODULES = ("baselines.classical", "baselines.neural", "baselines.external")
-# Built-in modules whose import is heavy (torch and the model code), with the methods each
-# registers: one is imported only when one of its methods is asked for, or when every name is
-# listed, so a run of the codecs does not pay for it. A test checks each module registers
-# exactly these names.
-DEFERRED_MODULES: dict[str, tuple[str, ...]] = {
-    "methods.causal_diffusion.adapter": ("lowres-bicubic", "cdm-teacher", "frame-diffusion",
-                                         "causal-diffusion", "semantic-only"),
-}
 
 
 class MethodKind(StrEnum):
@@ -213,11 +204,10 @@ def register_prefix(prefix: str, names: Callable[[], list[str]]) -> Callable:
     return wrap
 
 
-def _load_modules(*deferred: str) -> None:
-    """Import the light built-in adapters, any plugin modules named in $ULVR_PLUGINS and the
-    named deferred modules (once each)."""
+def _load_plugin_modules() -> None:
+    """Import the modules named in $ULVR_PLUGINS (once each); they register methods."""
     plugins = [m.strip() for m in os.environ.get("ULVR_PLUGINS", "").split(",") if m.strip()]
-    for module in (*BUILTIN_MODULES, *plugins, *deferred):
+    for module in plugins:
         if module in _imported:
             continue
         _imported.add(module)
@@ -230,43 +220,51 @@ def _load_modules(*deferred: str) -> None:
 ENTRY_POINT_GROUP = "ulvr.methods"   # [project.entry-points."ulvr.methods"] name = "mod:Class"
 
 
-def _entry_points() -> dict:
-    """Installed packages' method entry points by name (read, not loaded)."""
-    from importlib.metadata import entry_points
+def entry_points(group: str) -> dict:
+    """The entry points of an `ulvr.*` group by name (read from installed metadata, not
+    loaded)."""
+    from importlib.metadata import entry_points as installed
 
-    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    return {ep.name: ep for ep in installed(group=group)}
 
 
-def _load_entry_point(name: str) -> bool:
-    """Register the method an installed package declares under `name` (its class, or a module
-    whose import registers it); False when no package declares it. A plugin that fails to
-    import is named in a one-line error."""
-    ep = _entry_points().get(name)
-    if ep is None:
-        return False
-    if name in _REGISTRY:
-        return True
+def load_entry_point(ep, kind: str) -> object:
+    """Load one entry point; a failure is a one-line error naming it and its package."""
     package = ep.dist.name if getattr(ep, "dist", None) else "an installed package"
     try:
-        loaded = ep.load()
+        return ep.load()
     except Exception as exc:   # any error of a third party's import: name the plugin
-        raise UlvrError(f"method plugin '{name}' ({ep.value}, from {package}) failed to "
+        raise UlvrError(f"{kind} plugin '{ep.name}' ({ep.value}, from {package}) failed to "
                         f"import: {type(exc).__name__}: {exc}") from exc
-    if name not in _REGISTRY:
-        if not (isinstance(loaded, type) and issubclass(loaded, Method)):
-            raise UlvrError(f"method plugin '{name}' ({ep.value}, from {package}) is not a "
+
+
+def _load_method(name: str) -> bool:
+    """Register the method declared under `name` (or the family whose prefix starts it): its
+    class, or a module whose import registers it; False when nothing declares it."""
+    points = entry_points(ENTRY_POINT_GROUP)
+    ep = points.get(name) or next((ep for key, ep in points.items()
+                                   if key.endswith(":") and name.startswith(key)), None)
+    if ep is None:
+        return False
+    if ep.name in _REGISTRY or ep.name in _PREFIXES:
+        return True
+    loaded = load_entry_point(ep, "method")
+    if ep.name not in _REGISTRY and ep.name not in _PREFIXES:
+        if not (isinstance(loaded, type) and issubclass(loaded, Method)) or ep.name.endswith(":"):
+            package = ep.dist.name if getattr(ep, "dist", None) else "an installed package"
+            raise UlvrError(f"method plugin '{ep.name}' ({ep.value}, from {package}) is not a "
                             "Method subclass and did not register itself")
-        register(name)(loaded)
+        register(ep.name)(loaded)
     return True
 
 
 def method_names(skipped: list[str] | None = None) -> list[str]:
-    """Names of all registered methods, those of installed plugins and those of prefixed
-    families found here; a plugin that fails to load is left out (its error in `skipped`)."""
-    _load_modules(*DEFERRED_MODULES)
-    for name in _entry_points():
+    """Names of all declared methods and of prefixed families' members found here (every
+    module imported); a plugin that fails to load is left out (its error in `skipped`)."""
+    _load_plugin_modules()
+    for name in entry_points(ENTRY_POINT_GROUP):
         try:
-            _load_entry_point(name)
+            _load_method(name)
         except UlvrError as exc:
             if skipped is None:
                 raise
@@ -275,12 +273,10 @@ def method_names(skipped: list[str] | None = None) -> list[str]:
 
 
 def create_method(name: str, **options: object) -> Method:
-    """Instantiate a registered method by name."""
-    _load_modules()
-    if name not in _REGISTRY and not _load_entry_point(name):
-        # a deferred module's, or unknown: then every name is loaded
-        owner = [m for m, names in DEFERRED_MODULES.items() if name in names]
-        _load_modules(*(owner or DEFERRED_MODULES))
+    """Instantiate a method by name, importing only the module that declares it."""
+    _load_plugin_modules()
+    if name not in _REGISTRY:
+        _load_method(name)
     prefix = next((p for p in _PREFIXES if name.startswith(p)), None)
     if name in _REGISTRY:
         check_options(name, _REGISTRY[name], options)

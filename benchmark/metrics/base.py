@@ -19,7 +19,7 @@ import numpy as np
 from benchmark.alloc import release_free_memory
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
-from benchmark.metrics.table import METRICS, MetricSpec, metric_spec
+from benchmark.metrics.table import METRICS, MetricSpec, add_row, metric_spec, plugin_metric_names
 from benchmark.registry import Availability
 from benchmark.video_io import FrameChunk
 
@@ -78,11 +78,16 @@ class Metric(ABC):
 _METRICS: dict[str, type[Metric]] = {}
 
 
-def register_metric(cls: type[Metric]) -> type[Metric]:
+def register_metric(cls: type[Metric], row: MetricSpec | None = None) -> type[Metric]:
     """Class decorator adding a metric to the registry under its `name`, with the facts of its
-    row in the metric table (a class without a row is a programming error)."""
+    row in the metric table. A plugin's metric brings its own row (`register_metric(cls,
+    row)`), which joins the table; a class without a row is a programming error."""
     if cls.name in _METRICS:
         raise ValueError(f"metric '{cls.name}' is registered twice")
+    if row is not None:
+        if row.name != cls.name:
+            raise ValueError(f"metric '{cls.name}' registered with the row of '{row.name}'")
+        add_row(row)
     if cls.name not in METRICS:
         raise ValueError(f"metric '{cls.name}' has no row in benchmark/metrics/table.py")
     spec = METRICS[cls.name]
@@ -94,8 +99,9 @@ def register_metric(cls: type[Metric]) -> type[Metric]:
 
 
 def metric_names() -> list[str]:
-    """Names of all metrics, in table order, without importing their implementations."""
-    return list(METRICS)
+    """Names of all metrics, in table order, then those of installed plugins, without importing
+    their implementations."""
+    return list(dict.fromkeys([*METRICS, *plugin_metric_names()]))
 
 
 def metric_class(name: str) -> type[Metric]:

@@ -101,12 +101,41 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in METRIC_TABLE}
 _BY_OUTPUT: dict[str, MetricSpec] = {out: spec for spec in METRIC_TABLE for out in spec.outputs}
 
 
+METRIC_GROUP = "ulvr.metrics"   # entry points of metric plugins: name = "module" (or module:Class)
+
+
+def add_row(spec: MetricSpec) -> None:
+    """Add a metric's row from outside the table (a plugin's, through register_metric); a name
+    or an output that another row has is refused."""
+    clash = [out for out in spec.outputs if out in _BY_OUTPUT]
+    if spec.name in METRICS or clash:
+        what = "its name" if spec.name in METRICS else "outputs " + ", ".join(clash)
+        raise ValueError(f"metric row '{spec.name}' clashes with the table ({what})")
+    METRICS[spec.name] = spec
+    _BY_OUTPUT.update({out: spec for out in spec.outputs})
+
+
+def plugin_metric_names() -> list[str]:
+    """Names declared under the `ulvr.metrics` entry points of installed packages."""
+    from benchmark.registry import entry_points
+
+    return sorted(entry_points(METRIC_GROUP))
+
+
 def metric_spec(name: str) -> MetricSpec:
-    """The row of a metric by its name; unknown names are an error naming the known ones."""
+    """The row of a metric by its name (a plugin's is loaded from its entry point when first
+    asked for); unknown names are an error naming the known ones."""
+    if name not in METRICS:
+        from benchmark.registry import entry_points, load_entry_point
+
+        ep = entry_points(METRIC_GROUP).get(name)
+        if ep is not None:
+            load_entry_point(ep, "metric")   # its import registers the metric and its row
     try:
         return METRICS[name]
     except KeyError:
-        raise UlvrError(f"unknown metric '{name}': choose from {', '.join(METRICS)} "
+        known = ", ".join(dict.fromkeys([*METRICS, *plugin_metric_names()]))
+        raise UlvrError(f"unknown metric '{name}': choose from {known} "
                         "('ulvr list metrics' says which are available)") from None
 
 
@@ -126,7 +155,7 @@ def lower_is_better(output: str) -> bool:
 
 def table_outputs() -> tuple[str, ...]:
     """Every output shown in tables, in table order."""
-    return tuple(out for spec in METRIC_TABLE for out in spec.shown)
+    return tuple(out for spec in METRICS.values() for out in spec.shown)
 
 
 def default_metrics() -> tuple[str, ...]:
