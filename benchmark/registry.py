@@ -228,9 +228,14 @@ def entry_points(group: str) -> dict:
     return {ep.name: ep for ep in installed(group=group)}
 
 
+def _package(ep) -> str:
+    """The distribution that declares an entry point, for error messages."""
+    return ep.dist.name if getattr(ep, "dist", None) else "an installed package"
+
+
 def load_entry_point(ep, kind: str) -> object:
     """Load one entry point; a failure is a one-line error naming it and its package."""
-    package = ep.dist.name if getattr(ep, "dist", None) else "an installed package"
+    package = _package(ep)
     try:
         return ep.load()
     except Exception as exc:   # any error of a third party's import: name the plugin
@@ -251,8 +256,7 @@ def _load_method(name: str) -> bool:
     loaded = load_entry_point(ep, "method")
     if ep.name not in _REGISTRY and ep.name not in _PREFIXES:
         if not (isinstance(loaded, type) and issubclass(loaded, Method)) or ep.name.endswith(":"):
-            package = ep.dist.name if getattr(ep, "dist", None) else "an installed package"
-            raise UlvrError(f"method plugin '{ep.name}' ({ep.value}, from {package}) is not a "
+            raise UlvrError(f"method plugin '{ep.name}' ({ep.value}, from {_package(ep)}) is not a "
                             "Method subclass and did not register itself")
         register(ep.name)(loaded)
     return True
