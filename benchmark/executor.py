@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from benchmark.errors import UlvrError
 from benchmark.jobs import Job, run_job
-from benchmark.store import ResultStore
+from benchmark.store import STATUS_FAILED, ResultStore
 
 Finished = Callable[[dict, int], None]   # finished(result summary, jobs still running)
 
@@ -139,17 +139,48 @@ class LocalExecutor(Executor):
             for job in jobs:
                 finished(run_job(job, root, self.timeout), 0)
             return
-        threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        with cf.ProcessPoolExecutor(max_workers=self.jobs,
+        while jobs:
+            broken = self._pool(jobs, root, finished, self.jobs)
+            # a worker died (killed for memory, a crash in native code): the jobs the pool had
+            # handed out (the first workers + 1 unfinished) are suspects; each runs again alone
+            # in a worker of its own, and the one whose worker dies again is recorded as failed
+            suspects, jobs = broken[:self.jobs + 1], broken[self.jobs + 1:]
+            for job in suspects:
+                if self._pool([job], root, finished, 1):
+                    finished(record_dead_worker(job, store), 0)
+
+    def _pool(self, jobs: list[Job], root: str, finished: Finished, workers: int) -> list[Job]:
+        """Run jobs in a pool of spawned workers; return, in submission order, those whose
+        results were lost because a worker process died (the pool is then broken)."""
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        broken: list[Job] = []
+        with cf.ProcessPoolExecutor(max_workers=workers,
                                     mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_init_worker,
                                     initargs=(threads, os.getpid())) as pool:
-            pending = {pool.submit(run_job, job, root, self.timeout) for job in jobs}
+            order = [(pool.submit(run_job, job, root, self.timeout), job) for job in jobs]
+            of = dict(order)
+            pending = set(of)
             try:
                 while pending:
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     for future in done:
-                        finished(future.result(), min(self.jobs, len(pending)))
+                        try:
+                            result = future.result()
+                        except cf.process.BrokenProcessPool:
+                            broken.append(of[future])
+                            continue
+                        finished(result, min(workers, len(pending)))
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
+        position = {id(job): i for i, (_, job) in enumerate(order)}
+        return sorted(broken, key=lambda job: position[id(job)])
+
+
+def record_dead_worker(job: Job, store: ResultStore) -> dict:
+    """Record a job whose worker process died even when it ran alone, and return its summary."""
+    error = ("WorkerDied: the job's worker process was killed (out of memory, or a crash in "
+             "native code); run it alone with --jobs 1 to see, or give it more memory")
+    store.write(job.record_path(store), job.failed_record(error))
+    return {"status": STATUS_FAILED, "error": error, "label": job.label}

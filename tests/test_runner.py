@@ -79,6 +79,28 @@ def test_parallel_workers(embedded, tmp_path):
     assert summary.ok == 3 and len(_records(tmp_path)) == 3
 
 
+def test_a_dead_worker_is_a_recorded_failure_and_the_pool_goes_on(embedded, tmp_path,
+                                                                   plugin_env):
+    """A job whose worker is killed (out of memory) is recorded as failed, once it has died
+    again alone; a job that died beside it once runs again alone and succeeds; the others run."""
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    carphone = next(s for s in embedded if s.name == "carphone")
+    jobs = (plan_jobs([carphone], ["test-die", "test-die-once"], ("psnr",),
+                      {"test-die-once": {"markers": str(markers)}})
+            + plan_jobs(embedded, ["test-copy"], ("psnr",)))
+    store = ResultStore(tmp_path / "s")
+    summary = run_jobs(jobs, store, workers=2, progress=False)
+    assert (summary.ok, len(summary.failed), summary.exit_code) == (4, 1, 1)
+    status = {(r["method"], r["sequence"]): (r["status"], r["error"]) for r in store.records()}
+    assert len(status) == 5
+    state, error = status[("test-die", "carphone")]
+    assert state == "failed" and error.startswith("WorkerDied: ") and "--jobs 1" in error
+    assert status[("test-die-once", "carphone")] == ("ok", "")
+    assert (markers / "carphone").is_file()   # it did die once
+    assert all(status[("test-copy", s.name)] == ("ok", "") for s in embedded)
+
+
 def _wait_for_job_start(tmp_dir, proc, timeout=120.0, owner: str | None = None):
     """The work folder of a job of `proc` (or of any process: owner "*") that has really
     started: its method has written frames there. Polls instead of sleeping a fixed time, so a

@@ -1,7 +1,7 @@
 """Test-only methods registered through $ULVR_PLUGINS: one slow, one that always fails,
 one that returns the source untouched (0 bits of nothing would be a fake; it sends a real
 lossless copy of the frames so its bits are real bytes), and probes for the executors' tests
-(a worker that dies on its first try, a job that logs where and when it ran)."""
+(a worker that dies on its first try or on every try, a job that logs where and when it ran)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,15 @@ class DieOnceMethod(CopyMethod):
             marker.write_text(str(os.getpid()))
             os._exit(1)
         return super().run(sequence, rate_point, workdir)
+
+
+@register("test-die")
+class DieMethod(CopyMethod):
+    """Kills its own worker process every time, as the kernel's OOM killer does a decoder
+    that outgrows the machine: the executor must record the job as failed and go on."""
+
+    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
+        os._exit(137)
 
 
 @register("test-probe")
