@@ -119,3 +119,22 @@ def split_parameter_sets(data: bytes, fmt: str) -> SplitStream:
     if position < 0:
         raise UlvrError(f"the {fmt} stream holds no parameter sets")
     return SplitStream(bytes(payload), bytes(sets), position)
+
+
+def units_before_sets(split: SplitStream, fmt: str) -> int:
+    """How many payload units stand before the parameter sets (an AV1 temporal delimiter, an
+    access unit delimiter): a receiver rebuilds a stream by putting regenerated sets after as
+    many units as the same encoder profile puts there."""
+    return sum(1 for start, _ in SYNTAX[fmt].units(split.payload) if start < split.position)
+
+
+def insert_parameter_sets(payload: bytes, parameter_sets: bytes, fmt: str,
+                          units_before: int) -> bytes:
+    """A decodable stream: `parameter_sets` put back into a payload after its first
+    `units_before` units (see units_before_sets)."""
+    position = 0
+    for count, (_, end) in enumerate(SYNTAX[fmt].units(payload)):
+        if count == units_before:
+            break
+        position = end
+    return payload[:position] + parameter_sets + payload[position:]

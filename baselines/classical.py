@@ -19,12 +19,25 @@ import tempfile
 import time
 from pathlib import Path
 
-from baselines.bitstream import split_parameter_sets
+from baselines.bitstream import (
+    SplitStream,
+    insert_parameter_sets,
+    split_parameter_sets,
+    units_before_sets,
+)
 from baselines.resample import EveryNth, hold_chunks
 from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, run_ffmpeg
 from benchmark.manifest import Sequence
-from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
+from benchmark.registry import (
+    Availability,
+    Decoded,
+    Encoded,
+    Method,
+    MethodKind,
+    RatePoint,
+    register,
+)
 from benchmark.video_io import RawYuvVideo, frame_bytes
 
 STRUCTURES = ("ld", "ra")
@@ -126,100 +139,129 @@ class FfmpegCodec(Method):
     def versions(self) -> dict:
         return {"ffmpeg": ffmpeg_version(), self.encoder: self._encoder_version or "unknown"}
 
-    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
-        qp, factor = int(rate_point.params["qp"]), int(rate_point.params.get("downscale", 1))
-        interval = int(rate_point.params.get("temporal", 1))
-        output = sequence
-        if interval > 1:
-            sequence = EveryNth(sequence, interval)   # what is coded; `output` is what is shown
-        scaled_w = max(2, sequence.width // factor // 2 * 2)
-        scaled_h = max(2, sequence.height // factor // 2 * 2)
+    def coded_geometry(self, width: int, height: int, factor: int) -> tuple[int, int, int, int]:
+        """(scaled width, scaled height, coded width, coded height) of a downscale factor: the
+        picture is scaled (even sizes), then padded to what the encoder accepts."""
+        scaled_w, scaled_h = (max(2, v // factor // 2 * 2) for v in (width, height))
         coded_w, coded_h = (max(self.min_size, _round_up(v, self.size_multiple))
                             for v in (scaled_w, scaled_h))
+        return scaled_w, scaled_h, coded_w, coded_h
+
+    def encoder_command(self, session: dict, output: Path) -> list[str]:
+        """The ffmpeg command that encodes raw frames on stdin into `output`, from what the
+        session says (so the receiver can rebuild the parameter sets from the same profile)."""
+        params = session["rate_point"]["params"]
+        qp, factor = int(params["qp"]), int(params.get("downscale", 1))
+        fps = session["fps"] / int(params.get("temporal", 1))
+        width, height = session["width"], session["height"]
+        scaled_w, scaled_h, coded_w, coded_h = self.coded_geometry(width, height, factor)
         pre = []
         if factor > 1:
             pre.append(f"scale={scaled_w}:{scaled_h}:flags={DOWNSCALE_FILTER}")
         if (coded_w, coded_h) != (scaled_w, scaled_h):
             pre.append(f"pad={coded_w}:{coded_h}:0:0:color=gray")
-        bitstream = workdir / f"stream{self.suffix}"
-        in_fmt = "yuv420p" if sequence.bit_depth == 8 else "yuv420p10le"
-        enc_cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info",
-                   "-f", "rawvideo", "-pix_fmt", in_fmt,
-                   "-s", f"{sequence.width}x{sequence.height}", "-r", f"{sequence.fps:g}",
-                   "-i", "pipe:0"]
+        in_fmt = "yuv420p" if session["bit_depth"] == 8 else "yuv420p10le"
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", "-loglevel", "info",
+               "-f", "rawvideo", "-pix_fmt", in_fmt, "-s", f"{width}x{height}",
+               "-r", f"{fps:g}", "-i", "pipe:0"]
         if pre:
-            enc_cmd += ["-vf", ",".join(pre)]
-        enc_cmd += ["-pix_fmt", self.pix_fmt, "-c:v", self.encoder,
-                    *self.encoder_args(qp, sequence.fps), "-f", self.muxer, str(bitstream)]
-        encode_s = self._encode(enc_cmd, sequence)
-        streams, decode_input = {"video": bitstream}, bitstream
-        timings = {"encode_s": encode_s}
+            cmd += ["-vf", ",".join(pre)]
+        return cmd + ["-pix_fmt", self.pix_fmt, "-c:v", self.encoder,
+                      *self.encoder_args(qp, fps), "-f", self.muxer, str(output)]
+
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
+        from benchmark.session import session_for
+
+        session = session_for(sequence, rate_point)
+        interval = int(rate_point.params.get("temporal", 1))
+        coded = EveryNth(sequence, interval) if interval > 1 else sequence
+        bitstream = workdir / f"stream{self.suffix}"
+        enc_cmd = self.encoder_command(session, bitstream)
+        timings = {"encode_s": self._encode(enc_cmd, coded)}
+        streams = {"video": bitstream}
         if self.parameter_sets == "out-of-band":
             start = time.perf_counter()
-            streams, decode_input = self._out_of_band(enc_cmd, sequence, bitstream, workdir)
-            timings["parameter_sets_s"] = time.perf_counter() - start   # the receiver's ffmpeg
+            streams = self._out_of_band(enc_cmd, session, bitstream, workdir)
+            timings["parameter_sets_s"] = time.perf_counter() - start
+        factor = int(rate_point.params.get("downscale", 1))
+        scaled_w, scaled_h, coded_w, coded_h = self.coded_geometry(sequence.width,
+                                                                   sequence.height, factor)
+        return Encoded(streams=streams, timings=timings, commands=[_shell(enc_cmd)],
+                       info={"coded_width": coded_w, "coded_height": coded_h,
+                             "downscale": factor, "padding": [coded_w - scaled_w,
+                                                              coded_h - scaled_h],
+                             "structure": self.structure, "qp": int(rate_point.params["qp"]),
+                             "temporal": interval, "coded_frames": coded.num_frames})
 
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        params = session["rate_point"]["params"]
+        factor, interval = int(params.get("downscale", 1)), int(params.get("temporal", 1))
+        width, height, depth = session["width"], session["height"], session["bit_depth"]
+        frames = session["frames"]
+        coded_frames = -(-frames // interval)
+        scaled_w, scaled_h, coded_w, coded_h = self.coded_geometry(width, height, factor)
+        timings: dict[str, float] = {}
+        decode_input = streams["video"]
+        if self.parameter_sets == "out-of-band":   # regenerated from the rate point's profile
+            start = time.perf_counter()
+            profile = self.profile_split(
+                self.encoder_command(session, workdir / f"profile{self.suffix}"), session,
+                workdir)
+            decode_input = workdir / f"receiver{self.suffix}"
+            decode_input.write_bytes(insert_parameter_sets(
+                streams["video"].read_bytes(), profile.parameter_sets, self.muxer,
+                units_before_sets(profile, self.muxer)))
+            timings["parameter_sets_s"] = time.perf_counter() - start
         post = []
         if (coded_w, coded_h) != (scaled_w, scaled_h):
             post.append(f"crop={scaled_w}:{scaled_h}:0:0")
         if factor > 1:
-            post.append(f"scale={sequence.width}:{sequence.height}:flags={UPSCALE_FILTER}")
+            post.append(f"scale={width}:{height}:flags={UPSCALE_FILTER}")
         decoded = workdir / "decoded.yuv"
-        out_fmt = "yuv420p" if sequence.bit_depth == 8 else "yuv420p10le"
+        out_fmt = "yuv420p" if depth == 8 else "yuv420p10le"
         dec_args = ["-i", str(decode_input), *(["-vf", ",".join(post)] if post else []),
                     "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", out_fmt, str(decoded)]
         start = time.perf_counter()
-        run_ffmpeg(dec_args, f"decoding {bitstream.name} of {sequence.name}")
-        decode_s = time.perf_counter() - start
-        got = decoded.stat().st_size // frame_bytes(sequence.width, sequence.height,
-                                                    sequence.bit_depth)
-        if got != sequence.num_frames:
-            raise UlvrError(f"{self.name} decoded {got} frames of {sequence.name}, "
-                            f"{sequence.num_frames} were encoded")
-        video = RawYuvVideo(str(decoded), sequence.width, sequence.height, sequence.fps,
-                            sequence.bit_depth, sequence.num_frames)
-        frames = video.chunks() if interval == 1 else \
-            hold_chunks(video.chunks(), interval, output.num_frames)
-        return Reconstruction(
-            streams=streams, frames=frames,
-            timings={**timings, "decode_s": decode_s},
-            commands=[_shell(enc_cmd), _shell([ffmpeg_exe(), *dec_args])],
-            info={"coded_width": coded_w, "coded_height": coded_h, "downscale": factor,
-                  "padding": [coded_w - scaled_w, coded_h - scaled_h],
-                  "structure": self.structure, "qp": qp, "temporal": interval,
-                  "coded_frames": sequence.num_frames})
+        run_ffmpeg(dec_args, f"decoding {streams['video'].name}")
+        timings["decode_s"] = time.perf_counter() - start
+        got = decoded.stat().st_size // frame_bytes(width, height, depth)
+        if got != coded_frames:
+            raise UlvrError(f"{self.name} decoded {got} frames, {coded_frames} were encoded")
+        video = RawYuvVideo(str(decoded), width, height, session["fps"] / interval, depth,
+                            coded_frames)
+        chunks = video.chunks() if interval == 1 else \
+            hold_chunks(video.chunks(), interval, frames)
+        return Decoded(frames=chunks, timings=timings,
+                       commands=[_shell([ffmpeg_exe(), *dec_args])])
 
-    def _out_of_band(self, enc_cmd: list[str], sequence: Sequence, bitstream: Path,
-                     workdir: Path) -> tuple[dict[str, Path], Path]:
+    def _out_of_band(self, enc_cmd: list[str], session: dict, bitstream: Path,
+                     workdir: Path) -> dict[str, Path]:
         """Move the parameter sets out of the stream: the receiver regenerates them from the
         rate point's fixed profile (the same encoder settings on one blank picture of the same
-        geometry), which must equal the sent ones byte for byte. Returns the streams (payload,
-        and the parameter sets' in-band cost as their own entry) and the stream the decoder
-        reads (payload + regenerated parameter sets)."""
+        geometry), which must equal the sent ones byte for byte. Returns the streams: the
+        payload, and the parameter sets' in-band cost as their own entry."""
         split = split_parameter_sets(bitstream.read_bytes(), self.muxer)
-        regenerated = self.regenerate_parameter_sets(enc_cmd, sequence, workdir)
-        if regenerated != split.parameter_sets:
+        profile = self.profile_split(enc_cmd, session, workdir)
+        if (profile.parameter_sets, units_before_sets(profile, self.muxer)) != \
+                (split.parameter_sets, units_before_sets(split, self.muxer)):
             raise UlvrError(f"{self.name}: parameter sets regenerated from the profile differ "
-                            f"from the sent ones for {sequence.name}; use parameter_sets=in-band")
+                            f"from the sent ones for this sequence; use parameter_sets=in-band")
         bitstream.write_bytes(split.payload)
         sets = workdir / f"parameter_sets{self.suffix}"
         sets.write_bytes(split.parameter_sets)
-        rebuilt = workdir / f"receiver{self.suffix}"
-        rebuilt.write_bytes(split.rebuild(regenerated))
-        return {"video": bitstream, "parameter_sets": sets}, rebuilt
+        return {"video": bitstream, "parameter_sets": sets}
 
-    def regenerate_parameter_sets(self, enc_cmd: list[str], sequence: Sequence,
-                                  workdir: Path) -> bytes:
-        """The parameter sets this encoder writes with these settings and this geometry: what
-        a receiver knowing the rate point's profile can rebuild without receiving them."""
+    def profile_split(self, enc_cmd: list[str], session: dict, workdir: Path) -> SplitStream:
+        """The encoder's stream of one blank picture with these settings, split: its
+        parameter sets and where they stand."""
         probe = workdir / f"profile{self.suffix}"
         cmd = [*enc_cmd[:-1], str(probe)]
-        blank = bytes(frame_bytes(sequence.width, sequence.height, sequence.bit_depth))
+        blank = bytes(frame_bytes(session["width"], session["height"], session["bit_depth"]))
         done = subprocess.run(cmd, input=blank, capture_output=True)
         if done.returncode != 0:
             raise UlvrError(f"{self.name}: regenerating the parameter sets failed: "
                             f"{last_error_line(done.stderr.decode('utf-8', 'replace'))}")
-        return split_parameter_sets(probe.read_bytes(), self.muxer).parameter_sets
+        return split_parameter_sets(probe.read_bytes(), self.muxer)
 
     def _encode(self, cmd: list[str], sequence: Sequence) -> float:
         start = time.perf_counter()

@@ -127,7 +127,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             for job in plan_jobs(list(dataset.sequences), [name], metrics, options,
                                  rate_points=points[name], device=args.device,
                                  metric_options=metric_options,
-                                 dataset_sequences=list(whole.sequences))]
+                                 dataset_sequences=list(whole.sequences),
+                                 isolation=args.isolation)]
     # reference-side features (benchmark.featcache) live beside the store unless set elsewhere
     with cache_beside(store.feature_cache_dir):
         summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
@@ -439,6 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "ray://HOST:10001); default: start a local Ray for this run")
     run.add_argument("--retries", type=_count, help="ray: re-runs of a task whose worker died "
                      "(default 2); a job that fails by itself is never retried")
+    run.add_argument("--isolation", choices=("process", "none"), default="process",
+                     help="where decoders run: process (default: a separate worker process "
+                     "on the stream files alone, with Landlock where the kernel has it) or "
+                     "none (in the job's process, for debugging; records and report say so)")
     run.add_argument("--timeout", type=_positive_float, metavar="SECONDS",
                      help="stop a job after this long and record it as failed")
     run.add_argument("--store-on-workers", action="store_true",

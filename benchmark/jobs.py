@@ -24,10 +24,19 @@ import benchmark
 from benchmark.colour import COLOUR_PROTOCOL
 from benchmark.deadline import deadline
 from benchmark.identity import portable_text
+from benchmark.isolation import NO_DECODER, decoder_worker, private_paths, weights_folders
 from benchmark.manifest import Sequence
 from benchmark.metrics.base import create_metric, evaluate
 from benchmark.provenance import versions
-from benchmark.registry import RatePoint, config_digest, create_method
+from benchmark.registry import (
+    Method,
+    RatePoint,
+    Reconstruction,
+    combine,
+    config_digest,
+    create_method,
+)
+from benchmark.session import checked_session
 from benchmark.store import STATUS_FAILED, STATUS_OK, ResultStore, png_bytes, write_bytes_atomic
 
 DEFAULT_METRICS = ("psnr", "ms-ssim")
@@ -48,6 +57,7 @@ class Job:
     fingerprint: dict = field(default_factory=dict)   # see benchmark.fingerprint
     metric_options: dict = field(default_factory=dict)  # {metric: {option: value}}, resolved
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
+    isolation: str = "process"   # where decode runs (benchmark.isolation); not in the key
 
     @property
     def key(self) -> str:
@@ -142,9 +152,31 @@ def relative_path(path: Path) -> str:
     return path.as_posix()
 
 
-def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
+def reconstruct(job: Job, method: Method, workdir: Path,
+                store_root: str | None = None) -> tuple[Reconstruction, str]:
+    """Encode here and decode where the job's isolation says (benchmark.isolation); returns
+    the reconstruction and the isolation that was in force."""
+    seq = job.sequence
+    if not method.splits():   # external results: frames published elsewhere, no decoder here
+        return method.run(seq, job.rate_point, workdir), NO_DECODER
+    encoded = method.encode(seq, job.rate_point, workdir)
+    session = checked_session(encoded.session, seq, job.rate_point, job.method)
+    if job.isolation == "none":
+        decode_dir = workdir / "decode"
+        decode_dir.mkdir()
+        return combine(encoded, method.decode(dict(encoded.streams), session, decode_dir)), \
+            "none"
+    worker = decoder_worker(private_paths(seq.local_path(), store_root), weights_folders())
+    decoded = worker.decode(job.method, job.method_options, job.device, encoded.streams,
+                            session)
+    return combine(encoded, decoded), worker.mode
+
+
+def execute_job(job: Job, timeout: float | None = None,
+                store_root: str | None = None) -> JobOutput:
     """Run one job in this process and return what it produced, writing nothing to the
-    store; never raises for a job failure (a codec error, --timeout): the record says it."""
+    store; never raises for a job failure (a codec error, --timeout): the record says it.
+    `store_root`: the store, which an isolated decoder must not read."""
     layout = ResultStore("")
     seq = job.sequence
     record = {"key": job.key, "dataset": seq.dataset, "sequence": seq.name,
@@ -165,7 +197,8 @@ def execute_job(job: Job, timeout: float | None = None) -> JobOutput:
             record.update(kind=method.kind.value, causal=method.causal,
                           receiver_of=method.receiver_of,
                           config_hash=config_digest(job.method_config))
-            recon = method.run(seq, job.rate_point, workdir)
+            recon, isolation = reconstruct(job, method, workdir, store_root)
+            record["isolation"] = isolation
             bits = recon.stream_bits()
             metrics = [create_metric(name, device=job.device,
                                      **job.metric_options.get(name, {}))
@@ -213,4 +246,4 @@ def store_output(output: JobOutput, store: ResultStore) -> dict:
 
 def run_job(job: Job, store_root: str, timeout: float | None = None) -> dict:
     """Run one job in this process and write its output into the store at `store_root`."""
-    return store_output(execute_job(job, timeout), ResultStore(store_root))
+    return store_output(execute_job(job, timeout, store_root), ResultStore(store_root))

@@ -81,8 +81,33 @@ class Reconstruction:
         return {**bits, **self.declared_bits}
 
 
+@dataclass
+class Encoded:
+    """What a method's encoder sends for one job: the stream files (every bit the decoder may
+    use) and what it measured. The decoder gets these files and the harness's session only."""
+
+    streams: dict[str, Path]
+    session: dict = field(default_factory=dict)   # keys it relies on; checked (benchmark.session)
+    timings: dict[str, float] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class Decoded:
+    """What a method's decoder rebuilt from the streams: frames streamed in chunks (a one-shot
+    iterator) and timings, which may gain entries while the frames are consumed."""
+
+    frames: Iterator[FrameChunk]
+    timings: dict[str, float] = field(default_factory=dict)
+    commands: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
 class Method(ABC):
-    """Base class of method adapters: subclasses set the class attributes and implement run()."""
+    """Base class of method adapters: subclasses set the class attributes and implement
+    encode() and decode() (the decoder then runs isolated, on the stream files alone), or run()
+    for a method with no decoder of its own (external results)."""
 
     name: str = ""
     kind: MethodKind = MethodKind.CLASSICAL
@@ -102,9 +127,31 @@ class Method(ABC):
     def rate_points(self) -> list[RatePoint]:
         """The rate points run by default."""
 
-    @abstractmethod
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
+        """Encode one sequence at one rate point, writing its stream files under workdir."""
+        raise NotImplementedError(f"method '{self.name}' has no encode(): it implements run()")
+
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        """Rebuild the frames from the stream files and the session (benchmark.session: the
+        geometry, frame count, fps, bit depth and rate point) alone."""
+        raise NotImplementedError(f"method '{self.name}' has no decode(): it implements run()")
+
+    @classmethod
+    def splits(cls) -> bool:
+        """Whether encode and decode are separate (so the decoder can run isolated)."""
+        return cls.encode is not Method.encode and cls.decode is not Method.decode
+
     def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
-        """Encode and decode one sequence at one rate point, writing bitstreams under workdir."""
+        """Encode and decode one sequence at one rate point in this process, writing bitstreams
+        under workdir (`--isolation none`, and a method that calls another one's codec)."""
+        from benchmark.session import checked_session
+
+        encoded = self.encode(sequence, rate_point, workdir)
+        session = checked_session(encoded.session, sequence, rate_point, self.name)
+        decode_dir = workdir / "decode"
+        decode_dir.mkdir(parents=True, exist_ok=True)
+        decoded = self.decode(dict(encoded.streams), session, decode_dir)
+        return combine(encoded, decoded)
 
     def availability(self) -> Availability:
         """Whether this method can run on this machine; override to check weights or binaries."""
@@ -153,6 +200,17 @@ class Method(ABC):
             return parsed
         labels = ", ".join(rp.label for rp in self.rate_points())
         raise UlvrError(f"method '{self.name}' has no rate point '{label}': choose from {labels}")
+
+
+def combine(encoded: Encoded, decoded: Decoded) -> Reconstruction:
+    """One job's Reconstruction from its encoder's and decoder's outputs; the timings dict is
+    the decoder's own, so entries it adds while frames stream still arrive."""
+    timings = decoded.timings
+    for key, value in encoded.timings.items():
+        timings.setdefault(key, value)
+    return Reconstruction(streams=encoded.streams, frames=decoded.frames, timings=timings,
+                          commands=[*encoded.commands, *decoded.commands],
+                          info={**encoded.info, **decoded.info})
 
 
 def config_digest(config: dict) -> str:

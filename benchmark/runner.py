@@ -105,7 +105,8 @@ def job_metric_options(metrics: tuple[str, ...], sequence: Sequence,
 def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str, ...],
               method_options: dict | None = None, rate_points: list[str] | None = None,
               device: str = "cpu", metric_options: dict | None = None,
-              dataset_sequences: list[Sequence] | None = None) -> list[Job]:
+              dataset_sequences: list[Sequence] | None = None,
+              isolation: str = "process") -> list[Job]:
     """All jobs of a run, in a stable order. Unknown methods, method options or rate points,
     unknown metric options, unavailable metrics and unusable devices fail here, before any job
     runs. `dataset_sequences` (default: `sequences`) are all sequences of the datasets, for
@@ -133,7 +134,7 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
             for rp in points:
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
                                 {**fingerprint, "metric_options": seq_options}, seq_options,
-                                resources))
+                                resources, isolation))
     return jobs
 
 

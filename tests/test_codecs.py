@@ -29,7 +29,7 @@ def test_round_trip(name, factor, carphone, tmp_path):
                                    "parameter_sets": 8 * sets.stat().st_size}
     assert stream.stat().st_size > 0 and sets.stat().st_size > 0
     # payload + regenerated parameter sets decode to the same number of frames (no container)
-    received = tmp_path / f"receiver{method.suffix}"
+    received = tmp_path / "decode" / f"receiver{method.suffix}"   # what the decoder read
     out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(received), "-f", "null", "-"],
                          capture_output=True, text=True)
     assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(carphone.num_frames)
@@ -63,7 +63,7 @@ def test_temporal_point_codes_every_tth_frame_and_holds_it(carphone, tmp_path):
     point = make_rate_point(32, 1, 4)
     assert point.label == "qp32-d1-t4"
     recon = create_method("x264").run(carphone, point, tmp_path)
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "receiver.264"),
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "decode" / "receiver.264"),
                           "-f", "null", "-"], capture_output=True, text=True)
     coded = -(-carphone.num_frames // 4)
     assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(coded)   # only those are sent

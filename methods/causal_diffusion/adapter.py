@@ -17,7 +17,15 @@ from benchmark.errors import UlvrError
 from benchmark.ffmpeg import ffmpeg_version
 from benchmark.identity import file_identity
 from benchmark.manifest import Sequence
-from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
+from benchmark.registry import (
+    Availability,
+    Decoded,
+    Encoded,
+    Method,
+    MethodKind,
+    RatePoint,
+    register,
+)
 from benchmark.video_io import FrameChunk
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, read_metadata
 from methods.causal_diffusion.consistency import MODES as CONSISTENCY_MODES
@@ -28,7 +36,7 @@ from methods.causal_diffusion.diffusion import (
     full_context,
     to_uint8,
 )
-from methods.causal_diffusion.sender import SenderParams, Transmission, transmit
+from methods.causal_diffusion.sender import SenderParams, Transmission, open_transmission, send
 from methods.causal_diffusion.stream import CACHE_SOURCES
 
 NOISE_MODES = ("frame", "sequence")   # a noise field per frame, or one per sequence
@@ -77,14 +85,19 @@ class SenderMethod(Method):
             return None
         return params.rate_point() if params.texture == self.points[0].texture else None
 
-    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
-        params = SenderParams.from_rate_point(rate_point)
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
+        """The sender: both streams, written under workdir."""
         start = time.perf_counter()
-        tx = transmit(sequence, params, workdir)
-        timings = {"encode_s": time.perf_counter() - start, **tx.timings}
-        return Reconstruction(streams=tx.streams, frames=self.receive(tx, timings),
-                              timings=timings, commands=tx.commands,
-                              info={**tx.info, **self.info()})
+        encoded = send(sequence, SenderParams.from_rate_point(rate_point), workdir)
+        encoded.timings["encode_s"] = time.perf_counter() - start
+        return encoded
+
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        """This receiver, from the stream files and the session alone."""
+        tx = open_transmission(streams, session, workdir)
+        timings = dict(tx.timings)
+        return Decoded(frames=self.receive(tx, timings), timings=timings,
+                       commands=tx.commands, info=self.info())
 
     def receive(self, tx: Transmission, timings: dict) -> Iterator[FrameChunk]:
         raise NotImplementedError

@@ -24,7 +24,8 @@ import numpy as np
 from baselines.resample import EveryNth, hold
 from benchmark.errors import UlvrError
 from benchmark.manifest import Sequence
-from benchmark.registry import RatePoint, create_method
+from benchmark.registry import Encoded, RatePoint, create_method
+from benchmark.session import session_for, session_rate_point
 from benchmark.video_io import FrameChunk
 from benchmark.weights import default_cache_dir
 from methods.causal_diffusion.segment import SEGMENTERS, create_segmenter
@@ -139,23 +140,29 @@ class Transmission:
             yield held, labels[i // self.params.label_interval], palette, age
 
 
-def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmission:
-    """Encode both streams of one sequence under workdir and return the receiver's view."""
+def texture_rate_point(params: SenderParams) -> RatePoint:
+    """The texture codec's rate point at a sender point: its quantiser and downscale."""
+    return RatePoint(f"qp{params.qp}-d{params.downscale}",
+                     {"qp": params.qp, "downscale": params.downscale})
+
+
+def send(sequence: Sequence, params: SenderParams, workdir: Path) -> Encoded:
+    """Encode both streams of one sequence under workdir: the texture (every key-th frame,
+    downscaled, through a classical codec) and the semantic label maps."""
     if params.codec not in TEXTURE_CODECS:
         raise UlvrError(f"texture codec '{params.codec}' is not one of {TEXTURE_CODECS}")
     workdir.mkdir(parents=True, exist_ok=True)
-    streams, frames, timings, commands, texture_info = {}, None, {}, [], {}
+    streams, timings, commands, info = {}, {}, [], {}
     if params.texture:
         codec = create_method(params.codec, parameter_sets=params.parameter_sets)
-        recon = codec.run(EveryNth(sequence, params.key),
-                          RatePoint(f"qp{params.qp}-d{params.downscale}",
-                                    {"qp": params.qp, "downscale": params.downscale}), workdir)
-        streams["texture"], frames, commands = recon.streams["video"], recon.frames, \
-            recon.commands
-        if "parameter_sets" in recon.streams:   # out of band: their cost as its own entry
-            streams["texture_parameter_sets"] = recon.streams["parameter_sets"]
-        timings = {f"texture_{k}": v for k, v in recon.timings.items()}
-        texture_info = {"texture": recon.info, "texture_codec": params.codec}
+        texture = codec.encode(EveryNth(sequence, params.key), texture_rate_point(params),
+                               workdir)
+        streams["texture"] = texture.streams["video"]
+        if "parameter_sets" in texture.streams:   # out of band: their cost as its own entry
+            streams["texture_parameter_sets"] = texture.streams["parameter_sets"]
+        timings = {f"texture_{k}": v for k, v in texture.timings.items()}
+        commands = texture.commands
+        info = {"texture": texture.info, "texture_codec": params.codec}
     segmenter = create_segmenter(params.segmenter, classes=params.classes) \
         if params.segmenter == "kmeans" else create_segmenter(params.segmenter)
     if segmenter.classes != params.classes:
@@ -175,12 +182,43 @@ def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmi
     semantic.write_bytes(body)
     session = workdir / "semantic_parameter_sets.bin"   # out of band, like the texture's
     session.write_bytes(header)
-    return Transmission(
-        streams={**streams, "semantic": semantic, "semantic_parameter_sets": session},
-        params=params,
-        num_frames=sequence.num_frames, texture_frames=frames,
-        size=(sequence.height, sequence.width), timings=timings, commands=commands,
-        info={**texture_info, "label_size": list(size)})
+    return Encoded(streams={**streams, "semantic": semantic, "semantic_parameter_sets": session},
+                   timings=timings, commands=commands, info={**info, "label_size": list(size)})
+
+
+def open_transmission(streams: dict[str, Path], session: dict, workdir: Path) -> Transmission:
+    """The receiver's view of a transmission from its stream files and the session alone:
+    the texture decoded (streaming) by its codec, the semantic stream read when iterated."""
+    params = SenderParams.from_rate_point(session_rate_point(session))
+    frames, timings, commands = None, {}, []
+    if params.texture:
+        codec = create_method(params.codec, parameter_sets=params.parameter_sets)
+        texture_session = {**session, "frames": -(-session["frames"] // params.key),
+                           "fps": session["fps"] / params.key,
+                           "rate_point": texture_rate_point(params).to_dict()}
+        texture_streams = {"video": streams["texture"]}
+        if "texture_parameter_sets" in streams:
+            texture_streams["parameter_sets"] = streams["texture_parameter_sets"]
+        decoded = codec.decode(texture_streams, texture_session, workdir)
+        frames, commands = decoded.frames, decoded.commands
+        timings = {f"texture_{k}": v for k, v in decoded.timings.items()}
+    return Transmission(streams=dict(streams), params=params, num_frames=session["frames"],
+                        texture_frames=frames, size=(session["height"], session["width"]),
+                        timings=timings, commands=commands, info={})
+
+
+def transmit(sequence: Sequence, params: SenderParams, workdir: Path) -> Transmission:
+    """Send both streams of one sequence and open them as the receiver does, in this process
+    (training, tests and sweeps; a harness job runs the receiver isolated)."""
+    encoded = send(sequence, params, workdir)
+    decode_dir = workdir / "decode"
+    decode_dir.mkdir(parents=True, exist_ok=True)
+    tx = open_transmission(encoded.streams, session_for(sequence, params.rate_point()),
+                           decode_dir)
+    tx.timings = {**encoded.timings, **tx.timings}
+    tx.commands = [*encoded.commands, *tx.commands]
+    tx.info = encoded.info
+    return tx
 
 
 def sender_cache_dir() -> Path:
