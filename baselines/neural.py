@@ -54,7 +54,15 @@ from baselines.resample import resample_chunk, scaled_size
 from benchmark.errors import UlvrError
 from benchmark.identity import file_identity, sha256_file
 from benchmark.manifest import Sequence
-from benchmark.registry import Availability, Method, MethodKind, RatePoint, Reconstruction, register
+from benchmark.registry import (
+    Availability,
+    Decoded,
+    Encoded,
+    Method,
+    MethodKind,
+    RatePoint,
+    register,
+)
 from benchmark.video_io import DEFAULT_CHUNK, FrameChunk
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
@@ -198,7 +206,7 @@ class CompressAICodec(Method):
         return out
 
     # encoding and decoding
-    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
         import torch
 
         quality = rate_point.params.get("quality")
@@ -238,11 +246,9 @@ class CompressAICodec(Method):
         if frames != sequence.num_frames:
             raise UlvrError(f"{self.name} read {frames} frames of {sequence.name}, "
                             f"{sequence.num_frames} expected")
-        timings = {"model_load_s": load_s, "encode_s": encode_s, "decode_s": 0.0}
-        return Reconstruction(
+        return Encoded(
             streams={"video": bitstream},
-            frames=self.decode(bitstream, model, timings),
-            timings=timings,
+            timings={"model_load_s": load_s, "encode_s": encode_s},
             info={"zoo": self.zoo_name, "quality": quality, "weights": weights,
                   "downscale": factor, "scaled_width": width, "scaled_height": height,
                   "coded_width": coded_w, "coded_height": coded_h,
@@ -250,9 +256,18 @@ class CompressAICodec(Method):
                   "header_bytes": len(head), "frame_overhead_bytes": overhead,
                   "strings_per_frame": sorted(strings_per_frame), "device": self.device})
 
-    def decode(self, bitstream: Path, model: Any, timings: dict | None = None,
-               chunk_size: int = DEFAULT_CHUNK) -> Iterator[FrameChunk]:
-        """Decode a bitstream file written by run(): frames at the source size, in chunks.
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        """The frames from the stream file, with the weights the rate point's quality names."""
+        quality = session["rate_point"]["params"].get("quality")
+        start = time.perf_counter()
+        model, _ = self.model(None if quality is None else int(quality))
+        timings = {"decoder_model_load_s": time.perf_counter() - start, "decode_s": 0.0}
+        return Decoded(frames=self.decode_stream(streams["video"], model, timings),
+                       timings=timings)
+
+    def decode_stream(self, bitstream: Path, model: Any, timings: dict | None = None,
+                      chunk_size: int = DEFAULT_CHUNK) -> Iterator[FrameChunk]:
+        """Decode a bitstream file written by encode(): frames at the source size, in chunks.
         Adds the decoding time (resampling included) to timings['decode_s']."""
         import torch
 

@@ -209,5 +209,6 @@ def weights_folders() -> tuple[str, ...]:
     """Folders of network weights a decoder may read besides the installed packages."""
     from benchmark.weights import default_cache_dir
 
-    folder = default_cache_dir()
-    return (str(folder),) if folder.exists() else ()
+    torch_home = Path(os.environ.get("TORCH_HOME") or Path.home() / ".cache" / "torch")
+    folders = (default_cache_dir(), torch_home / "hub" / "checkpoints")
+    return tuple(str(f) for f in folders if f.exists())

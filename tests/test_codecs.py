@@ -63,8 +63,9 @@ def test_temporal_point_codes_every_tth_frame_and_holds_it(carphone, tmp_path):
     point = make_rate_point(32, 1, 4)
     assert point.label == "qp32-d1-t4"
     recon = create_method("x264").run(carphone, point, tmp_path)
-    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(tmp_path / "decode" / "receiver.264"),
-                          "-f", "null", "-"], capture_output=True, text=True)
+    received = tmp_path / "decode" / "receiver.264"
+    out = subprocess.run([ffmpeg_exe(), "-hide_banner", "-i", str(received), "-f", "null", "-"],
+                         capture_output=True, text=True)
     coded = -(-carphone.num_frames // 4)
     assert re.findall(r"frame=\s*(\d+)", out.stderr)[-1] == str(coded)   # only those are sent
     assert recon.info["coded_frames"] == coded and recon.info["temporal"] == 4

@@ -93,7 +93,7 @@ def test_round_trip_real_bitstream(label, short, tiny_ckpt, tmp_path):
     # and they come from the bitstream alone
     model = load_checkpoint("mbt2018-mean", tiny_ckpt)
     model.update(force=True)
-    again = np.concatenate([c.rgb() for c in method.decode(stream, model)])
+    again = np.concatenate([c.rgb() for c in method.decode_stream(stream, model)])
     np.testing.assert_array_equal(frames, again)
     coded = (192, 192) if label == "ckpt" else (128, 128)
     assert (recon.info["coded_width"], recon.info["coded_height"]) == coded
