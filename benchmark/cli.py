@@ -390,6 +390,24 @@ def _run_candidate(reference, args: argparse.Namespace, out: str) -> None:
     run_jobs(jobs, ResultStore(out), workers=args.jobs, progress=False)
 
 
+def cmd_check_method(args: argparse.Namespace) -> int:
+    """Check that a method's adapter follows the protocol (decoder isolated, bits = bytes)."""
+    from benchmark.conformance import check_method
+    from benchmark.manifest import load_dataset
+
+    dataset = load_dataset(args.dataset, args.data_root, max_frames=args.frames,
+                           sequences=[args.sequence])
+    options = _dotted_options(args.option).get(args.method, {})
+    checks = check_method(args.method, dataset.sequences[0], options, args.rate_point,
+                          args.device)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:17s} {check.detail}")
+    failed = [c.name for c in checks if not c.ok]
+    print(f"{args.method}: " + ("conforms" if not failed else
+                                f"does not conform ({', '.join(failed)})"))
+    return 1 if failed else 0
+
+
 def cmd_train_codec(args: argparse.Namespace) -> int:
     """Train a small CompressAI codec on the training segments (safetensors + JSON sidecar)."""
     from baselines.train_codec import run_from_args
@@ -526,6 +544,18 @@ def build_parser() -> argparse.ArgumentParser:
     regress.add_argument("--jobs", type=_positive_int, default=1)
     regress.add_argument("--device", default="cpu")
     regress.add_argument("--output", default="regress.json", help="JSON verdict path")
+
+    check = add("check-method", cmd_check_method)
+    check.add_argument("method", help="the method to check ('ulvr list methods')")
+    check.add_argument("--dataset", default="embedded")
+    check.add_argument("--sequence", default="carphone", help="the clip (default carphone)")
+    check.add_argument("--frames", type=_positive_int, default=8,
+                       help="its first frames (default 8)")
+    check.add_argument("--rate-point", help="label (default: the method's first)")
+    check.add_argument("--option", action="append", metavar="METHOD.KEY=VALUE",
+                       help="a method option (repeatable)")
+    check.add_argument("--data-root")
+    check.add_argument("--device", default="cpu")
 
     train_codec = add("train-codec", cmd_train_codec)
     from baselines.train_codec import add_arguments as train_codec_arguments

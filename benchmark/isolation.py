@@ -62,6 +62,7 @@ def _serve(conn, scratch: str, denied: list[str], extra_read: list[str], threads
         if request is None:
             return
         try:
+            os.environ["ULVR_PLUGINS"] = request["plugins"]   # as the job's process has them
             key = repr((request["method"], sorted(request["options"].items())))
             if key not in methods:
                 methods[key] = create_method(request["method"], **request["options"])
@@ -118,6 +119,7 @@ class DecoderWorker:
             shutil.copyfile(path, copies[name])
         self.busy = True
         self.conn.send({"method": method, "options": options, "device": device,
+                        "plugins": os.environ.get("ULVR_PLUGINS", ""),
                         "streams": copies, "session": session, "workdir": str(job / "work")})
         timings: dict = {}
         commands: list[str] = []

@@ -11,7 +11,15 @@ import time
 from pathlib import Path
 
 from benchmark.manifest import Sequence
-from benchmark.registry import Method, MethodKind, RatePoint, Reconstruction, register
+from benchmark.registry import (
+    Decoded,
+    Encoded,
+    Method,
+    MethodKind,
+    RatePoint,
+    Reconstruction,
+    register,
+)
 from benchmark.video_io import RawYuvVideo, Y4MWriter
 
 
@@ -85,6 +93,17 @@ class DieMethod(CopyMethod):
 
     def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
         os._exit(137)
+
+
+@register("test-decoder-dies")
+class DecoderDiesMethod(CopyMethod):
+    """Encodes like test-copy; its decoder kills its own process (a segfault in a codec)."""
+
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
+        return Encoded(streams=self.run(sequence, rate_point, workdir).streams)
+
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        os._exit(139)
 
 
 @register("test-probe")
