@@ -38,6 +38,7 @@ def test_example_plugin_installs_and_runs_from_its_entry_point(tmp_path):
     assert {r["rate_point"]["label"] for r in records} == {"q31", "q15", "q5"}
     for r in records:
         assert r["status"] == "ok" and r["bits"]["video"] > 0
+        assert r["isolation"].startswith("process")   # its decoder ran in the isolated worker
     psnr = {r["rate_point"]["label"]: r["metrics"]["psnr-rgb"] for r in records}
     assert psnr["q5"] > psnr["q15"] > psnr["q31"] > 20       # a real codec: quality follows q
     mae = {r["rate_point"]["label"]: r["metrics"]["mae-rgb"] for r in records}

@@ -1,5 +1,6 @@
 """Every frame coded on its own as a baseline JPEG with ffmpeg's mjpeg encoder: a real
-bitstream (the concatenated JPEG files), decoded by ffmpeg, nothing else sent. Registered with
+bitstream (the concatenated JPEG files), decoded by ffmpeg from that file alone, nothing
+else sent. Registered with
 ULVR-Bench through the `ulvr.methods` entry point of this package's pyproject.toml."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from benchmark.ffmpeg import run_ffmpeg
 from benchmark.manifest import Sequence
-from benchmark.registry import Method, MethodKind, RatePoint, Reconstruction
+from benchmark.registry import Decoded, Encoded, Method, MethodKind, RatePoint
 from benchmark.video_io import RawYuvVideo, Y4MWriter
 
 
@@ -23,7 +24,7 @@ class JpegFrames(Method):
     def rate_points(self) -> list[RatePoint]:
         return [RatePoint(f"q{q}", {"q": q}) for q in (31, 15, 5)]
 
-    def run(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Reconstruction:
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
         source, stream = workdir / "source.y4m", workdir / "stream.mjpeg"
         with Y4MWriter(source, sequence.width, sequence.height, sequence.fps) as writer:
             for chunk in sequence.frames():
@@ -31,14 +32,16 @@ class JpegFrames(Method):
         start = time.perf_counter()
         run_ffmpeg(["-i", str(source), "-c:v", "mjpeg", "-q:v", str(rate_point.params["q"]),
                     "-pix_fmt", "yuvj420p", "-f", "mjpeg", str(stream)], "encoding JPEG frames")
-        encode_s = time.perf_counter() - start
-        source.unlink()                                 # the decoder sees the stream only
+        source.unlink()
+        return Encoded(streams={"video": stream},
+                       timings={"encode_s": time.perf_counter() - start})
+
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        """Runs in the harness's isolated decoder worker: the stream file and session only."""
         decoded = workdir / "decoded.yuv"
         start = time.perf_counter()
-        run_ffmpeg(["-i", str(stream), "-f", "rawvideo", "-pix_fmt", "yuv420p", str(decoded)],
-                   "decoding JPEG frames")
-        video = RawYuvVideo(str(decoded), sequence.width, sequence.height, sequence.fps, 8,
-                            sequence.num_frames)
-        return Reconstruction(streams={"video": stream}, frames=video.chunks(),
-                              timings={"encode_s": encode_s,
-                                       "decode_s": time.perf_counter() - start})
+        run_ffmpeg(["-i", str(streams["video"]), "-f", "rawvideo", "-pix_fmt", "yuv420p",
+                    str(decoded)], "decoding JPEG frames")
+        video = RawYuvVideo(str(decoded), session["width"], session["height"], session["fps"],
+                            8, session["frames"])
+        return Decoded(frames=video.chunks(), timings={"decode_s": time.perf_counter() - start})
