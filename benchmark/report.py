@@ -339,7 +339,31 @@ def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict]
         notes += sorted({f"FVD {r.method} / {r.rate_point}: {r.fvd_note}"
                          for r in table.itertuples() if isinstance(r.fvd_note, str)
                          and r.fvd_note})
+    notes += isolation_notes(store_records)
     notes.append(provenance_note(store_records))
+    return notes
+
+
+def isolation_notes(records: list[dict]) -> list[str]:
+    """Where decoders were not isolated: `--isolation none` (flagged: nothing guarantees those
+    decoders used only their counted bits), external results (no decoder here), and records
+    made before isolation existed."""
+    by_mode: dict[str, set[str]] = {}
+    for record in records:
+        if record.get("status") != STATUS_OK:
+            continue
+        by_mode.setdefault(record.get("isolation", "unrecorded"), set()).add(record["method"])
+    notes = []
+    if "none" in by_mode:
+        notes.append("NOT ISOLATED (--isolation none): " + ", ".join(sorted(by_mode["none"]))
+                     + " decoded in the encoder's process; nothing guarantees that these "
+                     "decoders used only the bits they were charged for.")
+    if "none (no decoder)" in by_mode:
+        notes.append("No decoder run here (published frames, declared bits): "
+                     + ", ".join(sorted(by_mode["none (no decoder)"])) + ".")
+    if "unrecorded" in by_mode:
+        notes.append("Isolation not recorded (records made before decoders were isolated): "
+                     + ", ".join(sorted(by_mode["unrecorded"])) + ".")
     return notes
 
 

@@ -106,3 +106,17 @@ def test_check_method_command_prints_a_verdict_per_check(capsys):
                  "deterministic", "truncated stream", "corrupt stream"):
         assert f"PASS  {name}" in out
     assert out.strip().endswith("x265: conforms")
+
+
+def test_the_report_flags_records_decoded_without_isolation():
+    from benchmark.report import isolation_notes
+
+    records = [{"status": "ok", "method": "x265", "isolation": "process+landlock"},
+               {"status": "ok", "method": "my-codec", "isolation": "none"},
+               {"status": "ok", "method": "external:glc", "isolation": "none (no decoder)"},
+               {"status": "failed", "method": "broken", "isolation": "none"}]
+    notes = isolation_notes(records)
+    assert len(notes) == 2
+    assert notes[0].startswith("NOT ISOLATED (--isolation none): my-codec decoded")
+    assert "external:glc" in notes[1]
+    assert isolation_notes(records[:1]) == []
