@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DATASET ?= embedded
 OUT    ?= results/$(DATASET)
-JOBS   ?= 2
+# parallel jobs: one per core
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # the metric table's default set (benchmark/metrics/table.py): every method gets every one
 METRICS ?= default
 # the methods and rate points (benchmark/suites.py; `ulvr list suites`): `demo` is every method
