@@ -453,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "metrics run")
     run.add_argument("--executor", default="local",
                      help="where jobs run: local (this machine, default) or ray (a Ray cluster; "
-                     "README 'Running on a cluster')")
+                     "docs/cluster.md)")
     run.add_argument("--address", help="ray: the cluster to join (auto, HOST:PORT or "
                      "ray://HOST:10001); default: start a local Ray for this run")
     run.add_argument("--retries", type=_count, help="ray: re-runs of a task whose worker died "

@@ -138,7 +138,10 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
             worker = decoder_worker(private_paths(sequence.local_path()), weights_folders())
             try:
                 frames = isolated(damaged)
-                checks.append(Check(label, True, f"concealed: {frames.shape[0]} frames"))
+                n = frames.shape[0]
+                checks.append(Check(label, True, f"concealed: {n} frames" if n == shape[0] else
+                                    f"{n} of {shape[0]} frames, a frame-count error for the "
+                                    "runner"))
             except DecoderFailed as exc:
                 crashed = "died" in str(exc)
                 checks.append(Check(label, not crashed, ("the decoder process crashed: "

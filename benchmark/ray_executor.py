@@ -29,7 +29,7 @@ from benchmark.store import STATUS_FAILED, ResultStore
 # Environment a worker needs to see what the driver sees (plugin methods, caches, data root).
 FORWARDED_ENV = ("ULVR_PLUGINS", "ULVR_CACHE", "ULVR_DATA", "ULVR_WEIGHTS", "ULVR_FEATURE_CACHE",
                  "ULVR_FEATURE_CACHE_GB")
-INSTALL_HINT = "see the README section 'Running on a cluster'"
+INSTALL_HINT = "see docs/cluster.md"
 
 
 def import_ray():

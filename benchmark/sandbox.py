@@ -62,8 +62,7 @@ def read_roots(extra: Iterable[str | os.PathLike] = ()) -> list[Path]:
     """What a decoder may read: system folders, Python's prefix and import path, the
     harness's code (with its method checkpoints) and `extra` (weights folders)."""
     harness = Path(__file__).resolve().parent.parent
-    imports = [p for p in sys.path if p not in ("", ".")]   # never the working folder itself
-    roots = [*SYSTEM_READ, sys.prefix, sys.base_prefix, *imports, harness, *extra]
+    roots = [*SYSTEM_READ, sys.prefix, sys.base_prefix, *sys.path, harness, *extra]
     seen, out = set(), []
     for root in roots:
         if not root:
