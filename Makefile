@@ -59,7 +59,6 @@ browser: $(BROWSER_STAMP)
 
 demo: install
 	$(BIN)/ulvr run --dataset $(DATASET) --suite $(SUITE) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
-	@echo "Results store, RD tables and plots are under $(OUT)/ (records/, report/)"
 
 # every default rate point of the demo's methods: the reference results (results/reference/)
 demo-full:

@@ -145,10 +145,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary_lines: list[str] = []
         files = write_report(store, report_dir, summary=summary_lines)
         files.append(write_html(store, report_dir / "index.html", study=_study(args.out)))
-        print(f"results store: {store.records_dir}")
-        print(f"report: {report_dir} ({len(files)} files; leaderboard page: "
-              f"{report_dir / 'index.html'})")
         _print_summary(summary_lines)
+        print(f"\nresults store: {store.records_dir}\ntables and plots: {report_dir} "
+              f"({len(files)} files: rd_table_*, bd_table_*, matched_*, rd_*.png)\n"
+              f"leaderboard page: {report_dir / 'index.html'}; open it with\n"
+              f"  python3 -m webbrowser -t {(report_dir / 'index.html').resolve().as_uri()}")
     return summary.exit_code
 
 

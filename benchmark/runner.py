@@ -223,7 +223,8 @@ def run_jobs(jobs: list[Job], store: ResultStore, workers: int = 1, force: bool 
             summary.ok += 1
         else:
             summary.failed.append(f"{result['label']}: {result['error']}")
-        bar.set_postfix(running=running, failed=len(summary.failed))
+        bar.set_postfix_str(f"done {result['label']}, running {running}, "
+                            f"failed {len(summary.failed)}")   # tqdm shows the time left
         bar.update(1)
 
     try:
