@@ -100,6 +100,9 @@ class CompressAICodec(Method):
         self._models: dict[Any, tuple[Any, dict]] = {}
         self._weights: dict = {}
 
+    def weights_files(self) -> list[Path]:
+        return [self.checkpoint] if self.checkpoint else []
+
     # which weights a rate point uses
     @property
     def source(self) -> str:

@@ -109,7 +109,9 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
         except UlvrError as exc:
             checks.append(Check("session", False, str(exc)))
             return checks
-        worker = decoder_worker(private_paths(sequence.local_path()), weights_folders())
+        readable = (*weights_folders(),
+                    *(str(f) for f in method.weights_files() if f.exists()))
+        worker = decoder_worker(private_paths(sequence.local_path()), readable)
 
         def isolated(streams: dict[str, Path]) -> np.ndarray:
             with deadline(DECODE_TIMEOUT_S):
@@ -135,7 +137,7 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
             return checks
         for label, damage in (("truncated stream", _truncate), ("corrupt stream", _corrupt)):
             damaged = _damaged(encoded.streams, root / label.split()[0], damage)
-            worker = decoder_worker(private_paths(sequence.local_path()), weights_folders())
+            worker = decoder_worker(private_paths(sequence.local_path()), readable)
             try:
                 frames = isolated(damaged)
                 n = frames.shape[0]

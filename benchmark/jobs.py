@@ -166,7 +166,8 @@ def reconstruct(job: Job, method: Method, workdir: Path,
         decode_dir.mkdir()
         return combine(encoded, method.decode(dict(encoded.streams), session, decode_dir)), \
             "none"
-    worker = decoder_worker(private_paths(seq.local_path(), store_root), weights_folders())
+    readable = (*weights_folders(), *(str(f) for f in method.weights_files() if f.exists()))
+    worker = decoder_worker(private_paths(seq.local_path(), store_root), readable)
     decoded = worker.decode(job.method, job.method_options, job.device, encoded.streams,
                             session)
     return combine(encoded, decoded), worker.mode

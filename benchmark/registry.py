@@ -136,6 +136,11 @@ class Method(ABC):
         geometry, frame count, fps, bit depth and rate point) alone."""
         raise NotImplementedError(f"method '{self.name}' has no decode(): it implements run()")
 
+    def weights_files(self) -> list[Path]:
+        """Files outside the installed packages and the harness that decode() reads (a
+        checkpoint passed as an option): the isolated decoder may read these too."""
+        return []
+
     @classmethod
     def splits(cls) -> bool:
         """Whether encode and decode are separate (so the decoder can run isolated)."""
@@ -203,14 +208,17 @@ class Method(ABC):
 
 
 def combine(encoded: Encoded, decoded: Decoded) -> Reconstruction:
-    """One job's Reconstruction from its encoder's and decoder's outputs; the timings dict is
-    the decoder's own, so entries it adds while frames stream still arrive."""
-    timings = decoded.timings
+    """One job's Reconstruction from its encoder's and decoder's outputs. Its timings, info and
+    commands are the decoder's own objects, the encoder's entries added, so what the decoder
+    adds while its frames stream (an isolated decoder reports at the end) still arrives."""
     for key, value in encoded.timings.items():
-        timings.setdefault(key, value)
-    return Reconstruction(streams=encoded.streams, frames=decoded.frames, timings=timings,
-                          commands=[*encoded.commands, *decoded.commands],
-                          info={**encoded.info, **decoded.info})
+        decoded.timings.setdefault(key, value)
+    for key, value in encoded.info.items():
+        decoded.info.setdefault(key, value)
+    decoded.commands[:0] = encoded.commands
+    return Reconstruction(streams=encoded.streams, frames=decoded.frames,
+                          timings=decoded.timings, commands=decoded.commands,
+                          info=decoded.info)
 
 
 def config_digest(config: dict) -> str:

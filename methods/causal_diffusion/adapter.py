@@ -164,6 +164,9 @@ class DiffusionReceiver(SenderMethod):
         """The sampling steps the checkpoint says it was made for (None: it does not say)."""
         return None
 
+    def weights_files(self) -> list[Path]:
+        return [Path(self.checkpoint)]
+
     def availability(self) -> Availability:
         if not Path(self.checkpoint).exists():
             return Availability(False, f"checkpoint {self.checkpoint} is missing: train it "
