@@ -120,3 +120,25 @@ def test_the_report_flags_records_decoded_without_isolation():
     assert notes[0].startswith("NOT ISOLATED (--isolation none): my-codec decoded")
     assert "external:glc" in notes[1]
     assert isolation_notes(records[:1]) == []
+
+
+def test_a_dead_runs_decoder_folders_are_swept(tmp_path):
+    """The decoder worker's scratch folder is named after the job process, so the next run's
+    sweep removes what a killed run's decoders left (and close removes it at once)."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmark.isolation import DecoderWorker
+    from benchmark.jobs import clean_stale_workdirs
+
+    worker = DecoderWorker(frozenset())
+    assert worker.scratch.name.startswith(f"ulvr-job-{os.getpid()}-decoder-")
+    worker.close()
+    assert not worker.scratch.exists()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    left = tmp_path / f"ulvr-job-{dead}-decoder-abc" / "job-1" / "streams"
+    left.mkdir(parents=True)
+    assert left.parents[1] in clean_stale_workdirs(tmp_path)
+    assert not left.parents[1].exists()
