@@ -5,6 +5,7 @@ not fit an architecture."""
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from pathlib import Path
@@ -41,18 +42,49 @@ def architecture(zoo_name: str) -> type:
 
 
 def hub_checkpoint_dir() -> Path:
-    """Where torch hub (and so compressai.zoo) keeps downloaded weights."""
-    import torch
+    """Where torch hub (and so compressai.zoo) keeps downloaded weights: $TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub (torch.hub.get_dir's rule, without
+    importing torch)."""
+    home = os.environ.get("TORCH_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "torch")
+    return Path(home).expanduser() / "hub" / "checkpoints"
 
-    return Path(torch.hub.get_dir()) / "checkpoints"
+
+def compressai_installed() -> bool:
+    """Whether compressai is installed, without importing it (its import takes seconds: it
+    imports torch_geometric)."""
+    import importlib.util
+
+    return importlib.util.find_spec("compressai") is not None
+
+
+@functools.cache
+def zoo_urls() -> dict:
+    """CompressAI's table of published weights (zoo name -> metric -> quality -> URL), read
+    from its zoo modules' source (`root_url` and `model_urls`) instead of importing compressai,
+    so `ulvr list methods` stays fast; the same dictionaries the import would give."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("compressai")
+    if spec is None or spec.origin is None:
+        raise UlvrError("compressai is not installed: install it with "
+                        "'pip install -c constraints.txt compressai==1.2.8'")
+    urls: dict = {}
+    for module in ("image", "video"):
+        source = Path(spec.origin).parent / "zoo" / f"{module}.py"
+        namespace: dict = {"__builtins__": {}}
+        for node in ast.parse(source.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and [getattr(t, "id", "") for t in node.targets] \
+                    in (["root_url"], ["model_urls"]):
+                exec(compile(ast.Module([node], []), str(source), "exec"), namespace)  # noqa: S102
+        urls.update(namespace.get("model_urls", {}))
+    return urls
 
 
 def published_weights(zoo_name: str, metric: str, quality: int) -> tuple[str, Path]:
     """URL of a published CompressAI model and the hub-cache path it is read from."""
-    compressai_module()
-    from compressai.zoo import image, video
-
-    urls = {**image.model_urls, **video.model_urls}
+    urls = zoo_urls()
     try:
         url = urls[zoo_name][metric][quality]
     except KeyError:

@@ -43,6 +43,7 @@ import numpy as np
 from baselines.classical import DOWNSCALE_FILTER, UPSCALE_FILTER
 from baselines.compressai_weights import (
     build_model,
+    compressai_installed,
     compressai_module,
     load_checkpoint,
     published_weights,
@@ -136,7 +137,8 @@ class CompressAICodec(Method):
 
     def availability(self) -> Availability:
         try:
-            compressai_module()
+            if not compressai_installed():
+                compressai_module()   # raises, saying how to install it
             missing = self._missing_weights()
         except UlvrError as exc:
             return Availability(False, str(exc))

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,3 +257,16 @@ def test_shipped_local_method_through_the_runner(short, tmp_path):
     assert high["metrics"]["psnr-rgb"] > 21   # carphone: 23.2 dB over its 32 frames
     assert "mbt2018-mean-local-q3.safetensors" in high["versions"]["weights"]
     assert high["method_info"]["weights"]["source"] == "local"
+
+
+def test_zoo_urls_read_from_source_equal_compressais_own_tables():
+    """`ulvr list methods` reads the published-weights table without importing compressai
+    (seconds: it imports torch_geometric); it must be the table the import gives."""
+    from baselines.compressai_weights import compressai_module, hub_checkpoint_dir, zoo_urls
+
+    compressai_module()
+    import torch
+    from compressai.zoo import image, video
+
+    assert zoo_urls() == {**image.model_urls, **video.model_urls}
+    assert hub_checkpoint_dir() == Path(torch.hub.get_dir()) / "checkpoints"
