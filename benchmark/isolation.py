@@ -16,6 +16,7 @@ Modes, recorded in every job record as `isolation`:
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmark.errors import UlvrError
+from benchmark.identity import portable_text
 from benchmark.registry import Decoded
 
 ISOLATION_MODES = ("process", "none")
@@ -135,8 +137,11 @@ class DecoderWorker:
                     yield message[1]
                 elif message[0] == "done":
                     timings.update(message[1])
-                    commands.extend(message[2])
-                    info.update(message[3])
+                    # The worker's folder is the job's work folder: recorded as $WORKDIR,
+                    # as an in-process decode's, so records do not depend on isolation.
+                    commands.extend(portable_text(c, job / "work") for c in message[2])
+                    info.update(json.loads(portable_text(json.dumps(message[3], default=str),
+                                                         job / "work")))
                     self.busy = False
                     return
                 else:

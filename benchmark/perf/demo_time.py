@@ -2,7 +2,7 @@
 and then the jobs, with wall, user and system time of each and the install's share, against the
 600-second budget (2 cores, warm package cache). Run it alone on the machine.
 
-    python -m benchmark.perf.demo_time [--clone /tmp/ulvr-demo-clone] [--keep]
+    python -m benchmark.perf.demo_time [--clone FOLDER] [--keep]
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clone", default="/tmp/ulvr-demo-clone")
+    parser.add_argument("--clone", default=str(Path(tempfile.gettempdir()) / "ulvr-demo-clone"),
+                        help="where to clone (default: ulvr-demo-clone in the temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the clone afterwards")
     args = parser.parse_args(argv)
     clone = Path(args.clone)
