@@ -198,14 +198,17 @@ def close_decoder_worker() -> None:
         _WORKER = None
 
 
-def private_paths(source: str, store_root: str | None = None) -> frozenset[str]:
-    """What a decoder must never read: the sequence's source file, the result stores (their
-    preview frames), and the caches of features and training inputs derived from sources."""
+def private_paths(source: str, store_root: str | None = None,
+                  other_sources: tuple[str, ...] = ()) -> frozenset[str]:
+    """What a decoder must never read: the sequence's source file (and `other_sources`, the
+    run's other sequences, denied up front so that one worker serves the whole run instead of
+    restarting for each new clip), the result stores (their preview frames), and the caches of
+    features and training inputs derived from sources."""
     from benchmark.featcache import cache_root
     from benchmark.weights import default_cache_dir
 
     harness = Path(__file__).resolve().parent.parent
-    paths = {source, str(cache_root()), str(default_cache_dir() / "sender"),
+    paths = {source, *other_sources, str(cache_root()), str(default_cache_dir() / "sender"),
              str(harness / "results")}
     if store_root:
         paths.add(store_root)

@@ -58,6 +58,9 @@ class Job:
     metric_options: dict = field(default_factory=dict)  # {metric: {option: value}}, resolved
     resources: dict = field(default_factory=lambda: {"num_cpus": 1, "num_gpus": 0})
     isolation: str = "process"   # where decode runs (benchmark.isolation); not in the key
+    # the run's sequences, whose sources the decoder is denied from the start (one decoder
+    # worker per process for the whole run); not in the key
+    run_sequences: tuple[Sequence, ...] = ()
 
     @property
     def key(self) -> str:
@@ -167,7 +170,8 @@ def reconstruct(job: Job, method: Method, workdir: Path,
         return combine(encoded, method.decode(dict(encoded.streams), session, decode_dir)), \
             "none"
     readable = (*weights_folders(), *(str(f) for f in method.weights_files() if f.exists()))
-    worker = decoder_worker(private_paths(seq.local_path(), store_root), readable)
+    others = tuple(dict.fromkeys(other.local_path() for other in job.run_sequences))
+    worker = decoder_worker(private_paths(seq.local_path(), store_root, others), readable)
     decoded = worker.decode(job.method, job.method_options, job.device, encoded.streams,
                             session)
     return combine(encoded, decoded), worker.mode

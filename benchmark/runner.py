@@ -134,7 +134,7 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
             for rp in points:
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
                                 {**fingerprint, "metric_options": seq_options}, seq_options,
-                                resources, isolation))
+                                resources, isolation, tuple(sequences)))
     return jobs
 
 
