@@ -2,7 +2,8 @@
 decoder in a spawned worker, with Landlock where the kernel has it) and `--isolation none`,
 alternating, in one run of this script; prints the summed job time of each and the overhead.
 Target: under 3% of the demo's job time. The methods default to one point of each kind of
-decoder the demo runs (classical, neural, the proposed receivers) with the demo's metrics.
+decoder the demo runs (classical, neural, the proposed receivers) on the demo's three clips
+with its metrics, so a decoder worker serves several clips and methods, as in the demo.
 
     python -m benchmark.perf.isolation_overhead [--metrics default] [--repeats 2]
 """
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metrics", default="default")
     parser.add_argument("--points", default=POINTS)
-    parser.add_argument("--sequences", default="carphone")
+    parser.add_argument("--sequences", default="carphone,bikes,bigbuckbunny")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
     methods = ",".join(dict.fromkeys(p.split("=")[0] for p in args.points.split(",")))
