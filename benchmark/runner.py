@@ -130,8 +130,10 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
         config = method.config()
         fingerprint = job_fingerprint(method.versions(), tuple(metrics))
         resources = job_resources(method, tuple(metrics), device)
-        for seq, seq_options in zip(sequences, per_sequence, strict=True):
-            for rp in points:
+        # each rate point over the sequences in turn: parallel workers start on different
+        # clips, so a clip's reference-side features (benchmark.featcache) are computed once
+        for rp in points:
+            for seq, seq_options in zip(sequences, per_sequence, strict=True):
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
                                 {**fingerprint, "metric_options": seq_options}, seq_options,
                                 resources, isolation, tuple(sequences)))

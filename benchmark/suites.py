@@ -70,11 +70,12 @@ SUITES: dict[str, Suite] = {
         "their front points (-d16-t32, -d8-t4, -d4, -d2), the proposed decoder and its "
         "receiver at all theirs, the teacher and the generative baseline at its lowest, the "
         "semantic baseline and the neural codec at the points that reach its rates",
-        {"x265": _DEMO_HEVC, "vvenc": _DEMO_VVC, "svtav1": _DEMO_AV1,
-         "mbt2018-mean-local": ("local-q1-d4",),
-         "lowres-bicubic": ALL, "causal-diffusion": ALL,
+        # longest jobs first (the diffusion decoders), so that the short codec jobs fill the
+        # last minutes on every core instead of one long job running alone at the end
+        {"semantic-only": ("sem-s16-k4-l1", "sem-s8-k4-l1"),
          "cdm-teacher": _CDM_ENDS[:1], "frame-diffusion": _CDM_ENDS[:1],
-         "semantic-only": ("sem-s16-k4-l1", "sem-s8-k4-l1")}),
+         "causal-diffusion": ALL, "mbt2018-mean-local": ("local-q1-d4",),
+         "x265": _DEMO_HEVC, "vvenc": _DEMO_VVC, "svtav1": _DEMO_AV1, "lowres-bicubic": ALL}),
     "native": Suite(
         "embedded-native (1280x720, 640x272): the proposed decoder and lowres-bicubic at the "
         "native sender points, x265, vvenc, svtav1 at their ultra-low points and one standard "
