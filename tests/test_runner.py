@@ -79,6 +79,18 @@ def test_parallel_workers(embedded, tmp_path):
     assert summary.ok == 3 and len(_records(tmp_path)) == 3
 
 
+def test_jobs_go_rate_point_by_rate_point_over_the_clips_and_deny_every_source(embedded):
+    """Parallel workers start on different clips (each clip's reference features are then
+    computed once), and every job carries the run's sequences, whose sources its isolated
+    decoder is denied from the start (one decoder worker serves the whole run)."""
+    jobs = plan_jobs(embedded, ["x264"], ("psnr",), rate_points=["qp42", "qp37"])
+    order = [(j.rate_point.label, j.sequence.name) for j in jobs]
+    names = [s.name for s in embedded]
+    assert order == [(label, name) for label in ("qp42", "qp37") for name in names]
+    assert all([s.name for s in j.run_sequences] == names for j in jobs)
+    assert len({j.key for j in jobs}) == len(jobs)   # the added field is not in the key
+
+
 def test_a_dead_worker_is_a_recorded_failure_and_the_pool_goes_on(embedded, tmp_path,
                                                                    plugin_env):
     """A job whose worker is killed (out of memory) is recorded as failed once it has died
