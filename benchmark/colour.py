@@ -1,4 +1,5 @@
-"""BT.709 limited-range conversion between YUV 4:2:0 planes and 8-bit RGB (DESIGN.md section 4).
+"""BT.709 limited-range conversion between YUV 4:2:0 planes and 8-bit RGB (the colour
+protocol of docs/metrics.md).
 
 Chroma is upsampled bilinearly (centre-sited) for YUV->RGB and averaged over 2x2 blocks for
 RGB->YUV. Both the reference and the reconstruction pass through the same conversion.
