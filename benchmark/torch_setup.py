@@ -1,5 +1,4 @@
-"""Make torchvision importable next to the CPU build of torch (the registry's torchvision
-0.28.0 is a CUDA build).
+"""Make torchvision importable next to the CPU build of torch.
 
 The registry's torchvision 0.28.0 is a CUDA build: with the CPU torch its C++ ops are missing
 and `import torchvision` fails on `torchvision::nms`. Defining the op schemas first fixes the
