@@ -245,6 +245,31 @@ def test_dists_matches_dists_pytorch(monkeypatch: pytest.MonkeyPatch, frames: np
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-5)
 
 
+def test_dists_resizes_large_frames_as_the_authors_script(monkeypatch: pytest.MonkeyPatch,
+                                                           frames: np.ndarray,
+                                                           distorted: np.ndarray) -> None:
+    """Frames with a shorter side over 256 are scored as DISTS_pt.prepare_image(resize=True)
+    prepares them (PIL images resized to a shorter side of 256), portrait and landscape;
+    smaller ones as they are."""
+    import DISTS_pytorch.DISTS_pt as dists_pt
+    from PIL import Image
+
+    checkpoint("vgg")
+    model = reference_dists_model(monkeypatch)
+    for layout in (lambda f: f, lambda f: f.transpose(0, 2, 1, 3)):   # 288x352, 352x288
+        a = np.ascontiguousarray(layout(frames[:2].repeat(2, axis=1).repeat(2, axis=2)))
+        b = np.ascontiguousarray(layout(distorted[:2].repeat(2, axis=1).repeat(2, axis=2)))
+        with torch.no_grad():
+            reference = [model(dists_pt.prepare_image(Image.fromarray(x), resize=True),
+                               dists_pt.prepare_image(Image.fromarray(y), resize=True)).item()
+                         for x, y in zip(a, b, strict=True)]
+        assert min(dists_metric.authors_scale(a).shape[1:3]) == 256
+        np.testing.assert_allclose(dists_metric.shared_score()(a, b), reference, rtol=0,
+                                   atol=1e-5)
+    assert dists_metric.authors_scale(frames) is frames or \
+        np.array_equal(dists_metric.authors_scale(frames), frames)
+
+
 def test_dists_identity_metric_and_order(frames: np.ndarray, distorted: np.ndarray) -> None:
     checkpoint("vgg")
     metric = create_metric("dists")

