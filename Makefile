@@ -68,7 +68,7 @@ demo-full:
 
 # the native-resolution set (datasets/embedded-native.yaml: 1280x720 and 640x272) with the
 # `native` suite, written to results/embedded-native: what results/reference/embedded-native
-# holds (its records/); about 2 hours on 2 cores, estimated from its jobs (docs/datasets.md)
+# holds (its records/); 103 min on 2 cores, measured in one run (docs/datasets.md)
 native:
 	$(MAKE) demo DATASET=embedded-native SUITE=native
 

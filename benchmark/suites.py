@@ -34,11 +34,11 @@ _DEMO_HEVC = ("qp51-d16-t32", "qp51-d8-t4", "qp51-d4", "qp47-d2")
 _DEMO_VVC = ("qp63-d16-t32", "qp63-d8-t4", "qp51-d4", "qp47-d2")
 _DEMO_AV1 = ("qp63-d16-t32", "qp63-d8-t4", "qp63-d4", "qp63-d2")
 # native resolution (datasets/embedded-native.yaml), thinned to fit its 2-hour budget on 2 cores
-# (DISTS, a VGG16 at 1280x720, is most of a codec job's time): the codecs at their three
-# ultra-low resampled points (where the proposed method's rivals are) and one standard
-# full-resolution quantiser each (x265/vvenc QP 37, svtav1 CRF 63, its CTC equivalent); their
-# BD-rates at all four standard quantisers are measured apart, with PSNR and VMAF only
-# (docs/codec-anchors.md). The sender points were chosen on the validation frames
+# (measured: 103 min; the three 8-evaluation diffusion baselines are half of it): the codecs
+# at their three ultra-low resampled points (where the proposed method's rivals are) and one
+# standard full-resolution quantiser each (x265/vvenc QP 37, svtav1 CRF 63, its CTC
+# equivalent); their BD-rates at all four standard quantisers are measured apart, with PSNR and
+# VMAF only (docs/codec-anchors.md). The sender points were chosen on the validation frames
 # (benchmark/perf/native_points.py): d32-s64 is under 0.0001 bpp on bigbuckbunny and under
 # 0.0003 on bikes, whose 672 bits of parameter sets alone are 0.00012
 _NATIVE_H26X = ("qp51-d16-t32", "qp51-d8-t4", "qp51-d4", "qp37")

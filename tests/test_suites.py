@@ -81,3 +81,24 @@ def test_native_suite_plans_on_the_native_set_with_points_beyond_the_defaults() 
         student.find_rate_point("sem-s16-k4-l8")           # a semantic-only point
     assert create_method("semantic-only").find_rate_point("sem-s16-k4-l8").params[
         "texture"] is False
+
+
+def test_committed_native_reference_holds_the_whole_suite() -> None:
+    """results/reference/embedded-native is one `make native`: every job of the native suite on
+    both clips succeeded with every output of the default metric set, and the lowest
+    causal-diffusion point is under 0.0003 bpp in total on each clip (the paper's regime)."""
+    from benchmark.metrics.table import METRICS, default_metrics
+    from benchmark.store import ResultStore
+
+    root = Path(__file__).resolve().parents[1] / "results" / "reference" / "embedded-native"
+    frame = ResultStore(root).dataframe()
+    suite = get_suite("native")
+    planned = {(method, seq, point) for method, points in suite.methods.items()
+               for point in points for seq in ("bigbuckbunny", "bikes")}
+    assert set(zip(frame["method"], frame["sequence"], frame["rate_point"], strict=True)) \
+        == planned and len(frame) == len(planned) and (frame["status"] == "ok").all()
+    per_job = [o for m in default_metrics() if not METRICS[m].set_level
+               for o in METRICS[m].outputs]
+    assert frame[per_job].notna().all().all()
+    student = frame[frame["method"] == "causal-diffusion"]
+    assert (student.groupby("sequence")["bpp"].min() < 0.0003).all()
