@@ -9,7 +9,7 @@ OUT    ?= results/$(DATASET)
 JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # the metric table's default set (benchmark/metrics/table.py): every method gets every one
 METRICS ?= default
-# the methods and rate points (benchmark/suites.py; `ulvr list suites`): `demo` is every method
+# the methods and rate points (benchmark/execution/suites.py; `ulvr list suites`): `demo` is every method
 # kind (classical codecs, the neural baseline trained here, the proposed decoder with its
 # teacher and trivial receiver, the generative and semantic baselines) on a thinned set of
 # points; `full` (make demo-full) is every default point, what the reference results hold

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmark import varint
-from benchmark.errors import UlvrError
+from benchmark.core import varint
+from benchmark.core.errors import UlvrError
 
 _START = re.compile(b"\x00\x00\x01")
 

@@ -26,10 +26,11 @@ from baselines.bitstream import (
     units_before_sets,
 )
 from baselines.resample import EveryNth, hold_chunks
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, run_ffmpeg
-from benchmark.manifest import Sequence
-from benchmark.registry import (
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe, ffmpeg_version, last_error_line, run_ffmpeg
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import RawYuvVideo, frame_bytes
+from benchmark.protocol import (
     Availability,
     Decoded,
     Encoded,
@@ -38,7 +39,6 @@ from benchmark.registry import (
     RatePoint,
     register,
 )
-from benchmark.video_io import RawYuvVideo, frame_bytes
 
 STRUCTURES = ("ld", "ra")
 # out-of-band (default): parameter sets sent in the session description (RTP sprop-*),
@@ -170,7 +170,7 @@ class FfmpegCodec(Method):
                       *self.encoder_args(qp, fps), "-f", self.muxer, str(output)]
 
     def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
-        from benchmark.session import session_for
+        from benchmark.protocol import session_for
 
         session = session_for(sequence, rate_point)
         interval = int(rate_point.params.get("temporal", 1))

@@ -11,14 +11,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 CHECKPOINT_FORMAT = "ulvr-compressai-v1"   # safetensors metadata written by train-codec
 
 
 def compressai_module() -> Any:
     """Import compressai (after making torchvision importable), or say how to install it."""
-    import benchmark.torch_setup  # noqa: F401  (compressai imports torchvision)
+    import benchmark.core.torch_setup  # noqa: F401  (compressai imports torchvision)
 
     try:
         import compressai

@@ -46,11 +46,12 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe, last_error_line
-from benchmark.identity import sha256_file
-from benchmark.manifest import Sequence
-from benchmark.registry import (
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe, last_error_line
+from benchmark.core.identity import sha256_file
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FfmpegVideo, FrameChunk, Video, open_video
+from benchmark.protocol import (
     Availability,
     Method,
     MethodKind,
@@ -58,7 +59,6 @@ from benchmark.registry import (
     Reconstruction,
     register_prefix,
 )
-from benchmark.video_io import FfmpegVideo, FrameChunk, Video, open_video
 
 PREFIX = "external:"
 DEFAULT_ROOT = "external"

@@ -52,10 +52,11 @@ from baselines.compressai_weights import (
 from baselines.neural_coders import ImageCoder, ScaleSpaceFlowCoder
 from baselines.neural_stream import FORMAT_VERSION, read_stream, write_frame, write_header
 from baselines.resample import resample_chunk, scaled_size
-from benchmark.errors import UlvrError
-from benchmark.identity import file_identity, sha256_file
-from benchmark.manifest import Sequence
-from benchmark.registry import (
+from benchmark.core.errors import UlvrError
+from benchmark.core.identity import file_identity, sha256_file
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import DEFAULT_CHUNK, FrameChunk
+from benchmark.protocol import (
     Availability,
     Decoded,
     Encoded,
@@ -64,7 +65,6 @@ from benchmark.registry import (
     RatePoint,
     register,
 )
-from benchmark.video_io import DEFAULT_CHUNK, FrameChunk
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 PAD_MODE = "replicate"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 
 class ImageCoder:

@@ -10,8 +10,8 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmark import varint
-from benchmark.errors import UlvrError
+from benchmark.core import varint
+from benchmark.core.errors import UlvrError
 
 FORMAT_VERSION = 1
 

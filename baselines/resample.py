@@ -23,10 +23,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe, last_error_line
-from benchmark.manifest import Sequence
-from benchmark.video_io import DEFAULT_CHUNK, FrameChunk, _planes_from_bytes, frame_bytes
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe, last_error_line
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import DEFAULT_CHUNK, FrameChunk, _planes_from_bytes, frame_bytes
 
 T = TypeVar("T")
 

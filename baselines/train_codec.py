@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 # Default lambdas of the locally trained quality levels (ultra-low rates; CompressAI's
 # published quality 1 uses 0.0018).
@@ -72,7 +72,7 @@ class TrainConfig:
 def load_training_frames(dataset: str, max_frames: int | None = None) -> tuple[list, list[dict]]:
     """RGB frames (uint8, one (n, H, W, 3) array per clip) of the dataset's training segments,
     and a description of each segment."""
-    from benchmark.manifest import load_dataset
+    from benchmark.data.manifest import load_dataset
 
     data = load_dataset(dataset, segment="train", max_frames=max_frames)
     clips, described = [], []
@@ -132,7 +132,7 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     from tqdm import tqdm
 
     from baselines.compressai_weights import compressai_module
-    from benchmark.identity import sha256_file
+    from benchmark.core.identity import sha256_file
 
     lmbda = cfg.resolved_lambda()
     stride = TRAINABLE.get(cfg.arch, 64)
@@ -224,6 +224,19 @@ def train(cfg: TrainConfig, progress: bool = True) -> dict:
     }
     out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def cmd_train_codec(args: argparse.Namespace) -> int:
+    """Train a small CompressAI codec on the training segments (safetensors + JSON sidecar)."""
+    run_from_args(args)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Add `ulvr train-codec` (declared under the `ulvr.commands` entry points)."""
+    parser = sub.add_parser("train-codec", help=cmd_train_codec.__doc__)
+    parser.set_defaults(func=cmd_train_codec)
+    add_arguments(parser)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

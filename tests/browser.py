@@ -1,4 +1,5 @@
-"""The browser tests' access to headless Chromium (`benchmark.headless`), or a skip that says why.
+"""The browser tests' access to headless Chromium (`benchmark.reporting.headless`), or a skip that
+says why.
 
 Chromium and its driver (Debian's `chromium` and `chromium-driver`) are installed by `make test`
 where it can (root and apt-get), never by a test. Where they are missing a browser test skips
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import headless
-from benchmark.headless import console_errors
+from benchmark.reporting import headless
+from benchmark.reporting.headless import console_errors
 
 INSTALL_LOG = Path(sys.prefix) / "browser-install.log"   # written by the Makefile's browser step
 

@@ -11,8 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import benchmark.torch_setup  # noqa: E402,F401  (before anything imports torchvision)
-from benchmark.manifest import Sequence, load_dataset  # noqa: E402
+import benchmark.core.torch_setup  # noqa: E402,F401  (before anything imports torchvision)
+from benchmark.data.manifest import Sequence, load_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="session")

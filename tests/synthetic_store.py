@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
 
 SEQUENCES = {"a": 32, "b": 16}   # name -> frames
 

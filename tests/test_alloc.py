@@ -9,11 +9,11 @@ import textwrap
 
 import pytest
 
-from benchmark.alloc import free_heap_bytes
+from benchmark.core.alloc import free_heap_bytes
 
 PROBE = textwrap.dedent("""
     import numpy as np
-    from benchmark.alloc import (RELEASE_ABOVE, free_heap_bytes, release_free_memory,
+    from benchmark.core.alloc import (RELEASE_ABOVE, free_heap_bytes, release_free_memory,
                                  reuse_freed_memory)
 
     def rss_mb():

@@ -1,4 +1,4 @@
-"""Issue 13's acceptance check (benchmark.perf.cdm_acceptance quality): matched-rate rivals
+"""Issue 13's acceptance check (perf.cdm_acceptance quality): matched-rate rivals
 against a hand-computed pchip, skipped rivals, pass/fail in both directions, the PSNR-minus-1-dB
 and teacher bounds at their boundaries, the lowest point's bpp limits and entry choice."""
 
@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy.interpolate import PchipInterpolator
 
-from benchmark.errors import UlvrError
-from benchmark.perf import cdm_acceptance as acc
+from benchmark.core.errors import UlvrError
+from perf import cdm_acceptance as acc
 from tests.synthetic_store import record, write_store
 
 FRAMES = {"a": 32, "b": 16}

@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from benchmark.errors import UlvrError
-from benchmark.registry import create_method
+from benchmark.core.errors import UlvrError
+from benchmark.protocol import create_method
 from methods.causal_diffusion.checkpoint import load_checkpoint, read_metadata
 from methods.causal_diffusion.consistency import keep_low_frequencies, low_band
 from methods.causal_diffusion.distill import freeze_all_but_temporal

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
 from methods.causal_diffusion.model import (
     CONFIGS,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.pseudo import CameraPath, load_still, pseudo_sequences, render
 
 

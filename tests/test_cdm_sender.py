@@ -8,11 +8,11 @@ import random
 import numpy as np
 import pytest
 
-from benchmark.errors import UlvrError
-from benchmark.manifest import load_dataset
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import load_dataset
+from benchmark.metrics.segment import KMeansSegmenter, create_segmenter, majority_filter
 from methods.causal_diffusion.adapter import DEFAULT_POINTS
 from methods.causal_diffusion.arith import AdaptiveModel, Decoder, Encoder
-from methods.causal_diffusion.segment import KMeansSegmenter, create_segmenter, majority_filter
 from methods.causal_diffusion.semantic_codec import decode_labels, encode_labels, lzma_size
 from methods.causal_diffusion.sender import SenderParams, transmit
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.manifest import load_dataset
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
+from benchmark.data.manifest import load_dataset
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
 from methods.causal_diffusion.data import ClipBank
 from methods.causal_diffusion.distill import DistillSettings, distill, freeze_all_but_temporal
 from methods.causal_diffusion.sender import SenderParams
@@ -147,8 +147,8 @@ def test_distillation_rollout_starts_held_blocks_from_the_last_new_one():
 def test_recurrent_option_of_the_student(tiny_cdm):
     """recurrent is part of the job key and off by default; "auto" starts stale frames from
     the texture's first decoded frame at d4 only; "on" needs k >= 2; anything else is refused."""
-    from benchmark.errors import UlvrError
-    from benchmark.registry import create_method
+    from benchmark.core.errors import UlvrError
+    from benchmark.protocol import create_method
     from methods.causal_diffusion.adapter import DEFAULT_POINTS, RECURRENT_MAX_DOWNSCALE
 
     off = create_method("causal-diffusion")
@@ -268,8 +268,8 @@ def test_noise_modes_and_their_job_identity():
     decoder defaults to sequence noise and says so in its configuration (job key)."""
     import torch
 
-    from benchmark.errors import UlvrError
-    from benchmark.registry import create_method
+    from benchmark.core.errors import UlvrError
+    from benchmark.protocol import create_method
 
     frame = create_method("cdm-teacher")
     seq = create_method("cdm-teacher", noise="sequence")
@@ -320,7 +320,7 @@ def test_self_forcing_distillation_trains_only_the_temporal_adapter(tiny_cdm, tm
 def test_dists_perceptual_term_is_the_dists_metric_and_has_a_gradient():
     """`--perceptual dists` scores model-range frames exactly as the DISTS metric scores their
     uint8 originals (reference first), and passes a gradient to the student's frames."""
-    from benchmark.errors import UlvrError
+    from benchmark.core.errors import UlvrError
     from benchmark.metrics.dists import shared_score
     from methods.causal_diffusion.distill import PERCEPTUAL_LOSSES, SelfForcing
 

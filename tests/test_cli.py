@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from benchmark.cli import main
-from benchmark.errors import UlvrError
-from benchmark.video_io import Y4MWriter, write_png_frames
+from benchmark.core.errors import UlvrError
+from benchmark.data.video_write import Y4MWriter, write_png_frames
 
 
 def ulvr(*args, env=None):
@@ -139,7 +139,7 @@ def test_unusable_device_is_refused_once_up_front(tmp_path, capsys, monkeypatch)
 
 def test_unavailable_metric_is_refused_before_any_job(tmp_path, capsys, monkeypatch):
     from benchmark.metrics.base import metric_class
-    from benchmark.registry import Availability
+    from benchmark.protocol import Availability
 
     monkeypatch.setattr(metric_class("ms-ssim"), "availability",
                         classmethod(lambda cls: Availability(False, "planted: weights gone")))
@@ -191,7 +191,7 @@ def test_unknown_sequence_lists_the_valid_ones(tmp_path, capsys):
 
 
 def test_rate_points_per_method_and_list_rate_points(capsys):
-    from benchmark.cli import rate_points_per_method
+    from benchmark.cli.common import rate_points_per_method
 
     got = rate_points_per_method("my-jpeg=q5,x265=qp51-d4,x265=qp47-d2",
                                  ["my-jpeg", "x265"])

@@ -9,10 +9,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe
 from benchmark.metrics.base import create_metric, evaluate
-from benchmark.registry import RatePoint, create_method
+from benchmark.protocol import RatePoint, create_method
 
 CODECS = ["x264", "x265", "vvenc", "svtav1", "aom"]
 
@@ -107,7 +107,7 @@ def test_hold_is_causal_and_refuses_missing_pictures():
 def test_vvenc_qpa_option_is_off_the_job_key_by_default():
     """VVenC's perceptual QPA stays on by default (same job keys as before); qpa=false passes
     -qpa 0 and is part of the configuration."""
-    from benchmark.registry import create_method
+    from benchmark.protocol import create_method
 
     default, off = create_method("vvenc"), create_method("vvenc", qpa=False)
     assert "qpa" not in default.config() and off.config()["qpa"] is False

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.bdrate import bd_table
-from benchmark.comparisons import Options, compare
-from benchmark.fronts import front_mask
-from benchmark.headline import best_rival, headline
-from benchmark.matched import at_proposed, interpolate_at
-from benchmark.report import rd_table, write_report
+from benchmark.analysis.bdrate import bd_table
+from benchmark.analysis.comparisons import Options, compare
+from benchmark.analysis.fronts import front_mask
+from benchmark.analysis.matched import at_proposed, interpolate_at
+from benchmark.analysis.rd import rd_table
+from benchmark.reporting.headline import best_rival, headline
+from benchmark.reporting.report import write_report
 from tests.synthetic_store import record, write_store
 
 
@@ -201,8 +202,8 @@ def test_report_never_crashes_on_a_valid_store(tmp_path, case):
 
 def test_compare_feeds_page_and_report_alike(tmp_path):
     store = _store(tmp_path, _proposed_records())
-    from benchmark.leaderboard.model import page_data
-    from benchmark.report import load_entries
+    from benchmark.analysis.rd import load_entries
+    from benchmark.reporting.leaderboard.model import page_data
 
     entries, _ = load_entries(store)
     frame = entries.frame

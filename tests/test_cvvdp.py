@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import create_metric, evaluate, metric_class
-from benchmark.video_io import FrameChunk
 
 
 def test_cvvdp_matches_direct_array_call(carphone):

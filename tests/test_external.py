@@ -9,12 +9,13 @@ import json
 import pytest
 
 from benchmark.cli import main
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import run_ffmpeg
-from benchmark.registry import create_method, method_names
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
-from benchmark.video_io import FrameChunk, Y4MWriter, write_png_frames
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import run_ffmpeg
+from benchmark.data.store import ResultStore
+from benchmark.data.video_io import FrameChunk
+from benchmark.data.video_write import Y4MWriter, write_png_frames
+from benchmark.execution.runner import plan_jobs, run_jobs
+from benchmark.protocol import create_method, method_names
 
 
 @pytest.fixture()

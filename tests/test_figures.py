@@ -7,8 +7,8 @@ import numpy as np
 from PIL import Image
 
 from benchmark.cli import main
-from benchmark.figures import closest_jobs
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
+from benchmark.reporting.figures import closest_jobs
 
 
 def test_per_frame_and_grid(tmp_path, carphone):

@@ -9,10 +9,10 @@ import json
 import pytest
 
 import baselines.classical as classical
-from benchmark import fingerprint
+from benchmark.data.store import ResultStore
+from benchmark.execution import fingerprint
+from benchmark.execution.runner import plan_jobs, run_jobs
 from benchmark.metrics.base import metric_class
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
 
 
 def _plan(carphone, metrics=("psnr",)):
@@ -65,7 +65,10 @@ def test_metric_fingerprint_covers_sources_and_weights(tmp_path, monkeypatch):
     assert [p.name for p in fingerprint.implementation_files("benchmark.metrics.fvd")] == \
         ["fvd.py", "i3d.py"]   # FVD's I3D is imported lazily, inside functions
     assert [p.name for p in fingerprint.implementation_files("benchmark.metrics.dists")] == \
-        ["dists.py", "lpips.py", "siamese.py"]
+        ["dists.py", "frame_mean.py", "lpips.py", "siamese.py"]
+    # the per-frame mean is shared plumbing that changes values, so it is fingerprinted
+    assert "frame_mean.py" in [p.name for p in
+                               fingerprint.implementation_files("benchmark.metrics.lpips")]
     assert fingerprint.metric_module("psnr") == "benchmark.metrics.psnr"
     source = tmp_path / "psnr.py"
     monkeypatch.setattr(fingerprint, "implementation_files", lambda module: [source])
@@ -86,3 +89,24 @@ def test_metric_fingerprint_includes_its_weights_files():
     files = fingerprint._weights_files(metric_class("lpips-alex"))
     assert [p.name for p in files] == ["alexnet.ckpt"]
     assert fingerprint._weights_files(metric_class("psnr")) == []
+
+
+def test_editing_a_segmenter_changes_label_miou_fingerprint(tmp_path, monkeypatch):
+    """The k-means that label-miou shares with the sender lives in benchmark.metrics.segment
+    and is part of the metric's fingerprint: an edit there re-runs label-miou."""
+    real = fingerprint.implementation_files
+    files = real("benchmark.metrics.semantic")
+    assert "segment.py" in [p.name for p in files]
+    edited = tmp_path / "segment.py"
+    edited.write_text(next(p for p in files if p.name == "segment.py").read_text()
+                      + "\nKMEANS_ITERATIONS_EDITED = 1\n")
+    fingerprint.metric_fingerprint.cache_clear()
+    try:
+        before = fingerprint.metric_fingerprint("label-miou")
+        monkeypatch.setattr(fingerprint, "implementation_files", lambda module: [
+            edited if p.name == "segment.py" else p for p in real(module)])
+        fingerprint.metric_fingerprint.cache_clear()
+        after = fingerprint.metric_fingerprint("label-miou")
+    finally:
+        fingerprint.metric_fingerprint.cache_clear()
+    assert before != after

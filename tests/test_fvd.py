@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.entries import resolve
-from benchmark.manifest import load_dataset
+from benchmark.analysis.entries import resolve
+from benchmark.analysis.setmetrics import fvd_table
+from benchmark.data.manifest import load_dataset
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
 from benchmark.metrics import fvd as fvd_mod
 from benchmark.metrics.base import evaluate
 from benchmark.metrics.distances import frechet_distance, frechet_from_moments
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.setmetrics import fvd_table
-from benchmark.store import ResultStore
 
 
 def test_frechet_closed_form_diagonal_gaussians():
@@ -97,7 +97,7 @@ def test_fvd_set_table_end_to_end(tmp_path):
 
 
 def test_stride_out_of_range_is_refused():
-    from benchmark.errors import UlvrError
+    from benchmark.core.errors import UlvrError
 
     for stride in (0, 17):
         with pytest.raises(UlvrError, match="stride"):

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from benchmark.analysis.comparisons import Options
 from benchmark.cli import main
-from benchmark.comparisons import Options
-from benchmark.leaderboard import write_html
+from benchmark.reporting.leaderboard import write_html
 from tests import browser
 from tests.browser import chromium, console_errors
 from tests.synthetic_store import record, write_store

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import weights
-from benchmark.errors import UlvrError
+from benchmark.core import weights
+from benchmark.core.errors import UlvrError
 from benchmark.metrics import i3d
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "i3d"   # committed with the tests

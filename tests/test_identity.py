@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.registry import create_method
+from benchmark.protocol import create_method
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, portable_lineage
 
 REPO = Path(__file__).resolve().parents[1]

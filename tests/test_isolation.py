@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.conformance import check_method
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.sandbox import landlock_reason
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
+from benchmark.execution.conformance import check_method
+from benchmark.execution.runner import plan_jobs, run_jobs
+from benchmark.execution.sandbox import landlock_reason
 
 PLUGINS = "tests.plugins.test_methods,tests.plugins.cheaters"
 
@@ -21,7 +21,7 @@ def cheaters(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture()
 def short_clip(embedded):
     """carphone's first 4 frames."""
-    from benchmark.manifest import load_dataset
+    from benchmark.data.manifest import load_dataset
 
     return next(s for s in load_dataset("embedded", max_frames=4).sequences
                 if s.name == "carphone")
@@ -109,7 +109,7 @@ def test_check_method_command_prints_a_verdict_per_check(capsys):
 
 
 def test_the_report_flags_records_decoded_without_isolation():
-    from benchmark.report import isolation_notes
+    from benchmark.reporting.notes import isolation_notes
 
     records = [{"status": "ok", "method": "x265", "isolation": "process+landlock"},
                {"status": "ok", "method": "my-codec", "isolation": "none"},
@@ -129,8 +129,8 @@ def test_a_dead_runs_decoder_folders_are_swept(tmp_path):
     import subprocess
     import sys
 
-    from benchmark.isolation import DecoderWorker
-    from benchmark.jobs import clean_stale_workdirs
+    from benchmark.execution.isolation import DecoderWorker
+    from benchmark.execution.workdirs import clean_stale_workdirs
 
     worker = DecoderWorker(frozenset())
     assert worker.scratch.name.startswith(f"ulvr-job-{os.getpid()}-decoder-")

@@ -12,13 +12,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import benchmark.torch_setup  # noqa: F401  (before anything imports torchvision)
-from benchmark.errors import UlvrError
+import benchmark.core.torch_setup  # noqa: F401  (before anything imports torchvision)
+from benchmark.core.errors import UlvrError
+from benchmark.core.weights import unpickle_numpy
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics import dists as dists_metric
 from benchmark.metrics import lpips as lpips_metric
 from benchmark.metrics.base import create_metric, evaluate, metric_class
-from benchmark.video_io import FrameChunk
-from benchmark.weights import unpickle_numpy
 
 SHIFT = (-0.030, -0.088, -0.188)  # LPIPS scaling layer (lpips.ScalingLayer)
 SCALE = (0.458, 0.448, 0.450)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from benchmark.cli import main
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, select_todo
 from benchmark.metrics.table import default_metrics
-from benchmark.runner import plan_jobs, select_todo
-from benchmark.store import ResultStore
 
 
 def test_unknown_metric_option_is_one_line_exit_2_before_any_job(tmp_path, capsys):
@@ -27,16 +27,16 @@ def test_metric_option_for_a_metric_not_run_is_refused(carphone):
 
 
 def test_default_keyword_expands_to_the_table_default_set():
-    from benchmark.cli import _metric_names
+    from benchmark.cli.common import parse_metric_names
 
-    names = _metric_names("default,psnr,lpips-vgg")
+    names = parse_metric_names("default,psnr,lpips-vgg")
     assert names == (*default_metrics(), "lpips-vgg")     # in table order, no duplicates
     assert "dists" in names and "fvd" in names
 
 
 def test_changed_metric_option_reruns_the_finished_job(tmp_path, carphone):
     store = ResultStore(tmp_path)
-    from benchmark.runner import run_jobs
+    from benchmark.execution.runner import run_jobs
 
     jobs = plan_jobs([carphone], ["x265"], ("psnr",), rate_points=["qp51-d4"])
     assert run_jobs(jobs, store, progress=False).ok == 1
@@ -50,7 +50,7 @@ def test_changed_metric_option_reruns_the_finished_job(tmp_path, carphone):
 def test_ms_ssim_scales_fixed_per_dataset_and_cvvdp_gets_the_frame_rate(embedded):
     """carphone (176x144) holds 4 scales, bigbuckbunny (320x176) 5: every job of the dataset
     uses 4, even a run of bigbuckbunny alone; ColorVideoVDP gets each sequence's fps."""
-    from benchmark.runner import job_metric_options
+    from benchmark.execution.runner import job_metric_options
 
     bbb = next(s for s in embedded if s.name == "bigbuckbunny")
     alone = job_metric_options(("ms-ssim", "cvvdp"), bbb, [bbb], {})

@@ -10,12 +10,13 @@ import piq
 import pytest
 import torch
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe
+from benchmark.data.video_io import FrameChunk, Y4MVideo
+from benchmark.data.video_write import Y4MWriter
 from benchmark.metrics.base import create_metric, evaluate, metric_class
 from benchmark.metrics.msssim import ms_ssim
 from benchmark.metrics.psnr import MAX_PSNR
-from benchmark.video_io import FrameChunk, Y4MVideo, Y4MWriter
 
 
 @pytest.fixture(scope="module")

@@ -21,11 +21,11 @@ from safetensors.torch import save_file
 from baselines.compressai_weights import CHECKPOINT_FORMAT, load_checkpoint, published_weights
 from baselines.neural import CompressAICodec
 from baselines.neural_stream import read_stream
-from benchmark.errors import UlvrError
-from benchmark.manifest import load_dataset
-from benchmark.registry import create_method, method_names
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import load_dataset
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
+from benchmark.protocol import create_method, method_names
 
 PUBLISHED = ["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "mbt2018",
              "cheng2020-anchor", "cheng2020-attn", "ssf2020"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 from benchmark.metrics.base import create_metric, evaluate, metric_class
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from baselines.bitstream import split_parameter_sets
-from benchmark.comparisons import Options
-from benchmark.errors import UlvrError
-from benchmark.registry import create_method
+from benchmark.analysis.comparisons import Options
+from benchmark.core.errors import UlvrError
+from benchmark.protocol import create_method
 
 SC = b"\x00\x00\x00\x01"
 
@@ -65,7 +65,7 @@ def test_out_of_band_decodes_bit_exactly_and_counts_the_sets_apart(codec, carpho
 def test_report_rate_total_or_payload(tmp_path):
     import pandas as pd
 
-    from benchmark.report import write_report
+    from benchmark.reporting.report import write_report
     from tests.synthetic_store import record, write_store
 
     recs = []

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import registry
-from benchmark.errors import UlvrError
+from benchmark.core import plugins
+from benchmark.core.errors import UlvrError
+from benchmark.protocol import registry
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -60,8 +61,8 @@ class _BrokenEntryPoint:
 
 
 def test_a_plugin_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch):
-    real = registry.entry_points
-    monkeypatch.setattr(registry, "entry_points", lambda group: {
+    real = plugins.entry_points
+    monkeypatch.setattr(plugins, "entry_points", lambda group: {
         **real(group), **({"broken-codec": _BrokenEntryPoint()}
                           if group == registry.ENTRY_POINT_GROUP else {})})
     with pytest.raises(UlvrError, match="method plugin 'broken-codec' .* failed to import"):

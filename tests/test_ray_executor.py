@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.entries import resolve
-from benchmark.errors import UlvrError
-from benchmark.executor import LocalExecutor, create_executor
-from benchmark.manifest import load_dataset
-from benchmark.provenance import harness_identity
-from benchmark.ray_executor import RayExecutor
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.setmetrics import fvd_table
-from benchmark.store import ResultStore
+from benchmark.analysis.entries import resolve
+from benchmark.analysis.setmetrics import fvd_table
+from benchmark.core.errors import UlvrError
+from benchmark.core.versions import harness_identity
+from benchmark.data.manifest import load_dataset
+from benchmark.data.store import ResultStore
+from benchmark.execution.executor import LocalExecutor, create_executor
+from benchmark.execution.ray_executor import RayExecutor
+from benchmark.execution.runner import plan_jobs, run_jobs
 
 ray = pytest.importorskip("ray", reason="ray is a pinned dependency: run 'make install'")
 
@@ -197,7 +197,7 @@ def test_a_job_no_node_can_run_is_refused_up_front(cluster, carphone, tmp_path):
 def test_executor_options_are_checked(tmp_path):
     with pytest.raises(UlvrError, match="unknown executor 'slurm'"):
         create_executor("slurm")
-    with pytest.raises(UlvrError, match="--address does not apply to --executor local"):
+    with pytest.raises(UlvrError, match="--executor local has no option '--address'"):
         create_executor("local", address="auto")
     with pytest.raises(UlvrError, match="cannot reach the Ray cluster at '127.0.0.1:1'"):
         create_executor("ray", address="127.0.0.1:1")     # refused at once, not after minutes
@@ -207,7 +207,7 @@ def test_executor_options_are_checked(tmp_path):
            "--out", str(tmp_path)]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert done.returncode == 2
-    assert "--address does not apply to --executor local" in done.stderr
+    assert "--executor local has no option '--address'" in done.stderr
     assert not (tmp_path / "records").exists()
 
 

@@ -6,8 +6,8 @@ import json
 import shutil
 
 from benchmark.cli import main
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
 
 
 def _reference(tmp_path, carphone):

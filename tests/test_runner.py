@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from benchmark.jobs import clean_stale_workdirs, job_workdir
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
+from benchmark.execution.workdirs import clean_stale_workdirs, job_workdir
 
 
 def _records(root):
@@ -217,17 +217,17 @@ def test_every_declared_method_registers_its_name_and_codecs_never_import_torch(
     """Each `ulvr.methods` entry point of the harness names a class registered under that
     name by its module (no drift between pyproject.toml and the adapters), and a run of the
     codecs alone never imports torch (a module is imported only when one of its names is)."""
-    from benchmark import registry
+    from benchmark.protocol import registry
 
-    points = {name: ep for name, ep in registry.entry_points(registry.ENTRY_POINT_GROUP).items()
+    points = {name: ep for name, ep in registry.METHODS.declared().items()
               if ep.value.split(":")[0].split(".")[0] in ("baselines", "methods")}
     assert {"x265", "vvenc", "mbt2018-mean-local", "causal-diffusion", "external:"} <= set(points)
     for name, ep in points.items():
         loaded = ep.load()
-        table = registry._PREFIXES if name.endswith(":") else registry._REGISTRY
+        table = registry.METHODS.families if name.endswith(":") else registry.METHODS.entries
         owner = table[name][0] if name.endswith(":") else table[name]
         assert owner is loaded, name
-    code = ("import sys; from benchmark.registry import create_method; "
+    code = ("import sys; from benchmark.protocol import create_method; "
             "create_method('x265'); create_method('mbt2018-mean-local'); "
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -243,7 +243,7 @@ def test_png_previews_are_lossless_and_encoded_once_per_content():
     import numpy as np
     from PIL import Image
 
-    from benchmark.store import png_bytes
+    from benchmark.data.store import png_bytes
 
     frame = np.random.default_rng(0).integers(0, 256, (18, 22, 3), dtype=np.uint8)
     first = png_bytes(frame)

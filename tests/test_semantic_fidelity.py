@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import create_metric, evaluate, metric_class
 from benchmark.metrics.semantic import label_agreement
-from benchmark.video_io import FrameChunk
 
 REF = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 2, 2], [2, 2, 2, 2]])
 REC = np.array([[0, 1, 1, 1], [0, 0, 1, 1], [2, 2, 2, 0], [2, 2, 2, 2]])
@@ -85,7 +85,7 @@ def test_seg_miou_says_what_to_provide_when_its_weights_are_missing(monkeypatch)
 def test_label_palette_is_fitted_once_per_reference_frame(monkeypatch, tmp_path, carphone):
     """A second reconstruction of the same reference reuses the cached palettes (no k-means)
     and scores exactly as a fresh fit does."""
-    import methods.causal_diffusion.segment as segment
+    import benchmark.metrics.segment as segment
 
     monkeypatch.setenv("ULVR_FEATURE_CACHE", str(tmp_path / "cache"))
     fits = []

@@ -10,8 +10,8 @@ import threading
 import numpy as np
 import pytest
 
-from benchmark.runner import plan_jobs, run_jobs
-from benchmark.store import ResultStore
+from benchmark.data.store import ResultStore
+from benchmark.execution.runner import plan_jobs, run_jobs
 from benchmark.study.make import make_study
 from benchmark.study.score import score_study
 from benchmark.study.server import MAX_BODY, make_server
@@ -64,8 +64,8 @@ def test_make_pairs_matched_methods_and_adds_an_attention_check(study, carphone)
 
 def _decode(path, frames: int) -> np.ndarray:
     """The frames of a video as RGB, through the harness's own ffmpeg reader."""
-    from benchmark.ffmpeg import probe
-    from benchmark.video_io import FfmpegVideo
+    from benchmark.core.ffmpeg import probe
+    from benchmark.data.video_io import FfmpegVideo
 
     info = probe(str(path))
     video = FfmpegVideo(str(path), info.width, info.height, info.fps, 8, frames)
@@ -75,7 +75,7 @@ def _decode(path, frames: int) -> np.ndarray:
 def test_browser_videos_are_lossless(study, carphone):
     """The reference's browser copy decodes to the source's own planes; a reconstruction's
     to what the harness scored."""
-    from benchmark.video_io import FfmpegVideo
+    from benchmark.data.video_io import FfmpegVideo
 
     folder, manifest = study
     path = folder / "media" / "ref-embedded-carphone.webm"

@@ -1,5 +1,5 @@
-"""Named suites (benchmark/suites.py): every label exists, the demo is a subset of the full
-suite job by job, the full suite is what the reference results hold, and the CLI refuses a
+"""Named suites (benchmark/execution/suites.py): every label exists, the demo is a subset of the
+full suite job by job, the full suite is what the reference results hold, and the CLI refuses a
 suite mixed with --methods."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 
 from baselines.classical import make_rate_point
 from benchmark.cli import main
-from benchmark.errors import UlvrError
-from benchmark.manifest import load_dataset
-from benchmark.runner import plan_jobs
-from benchmark.suites import SUITES, get_suite
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import load_dataset
+from benchmark.execution.runner import plan_jobs
+from benchmark.execution.suites import SUITES, get_suite
 
 REFERENCE = Path(__file__).resolve().parents[1] / "results" / "reference" / "embedded"
 
@@ -59,7 +59,7 @@ def test_unknown_suite_and_suite_with_methods_are_refused(tmp_path: Path,
 def test_native_suite_plans_on_the_native_set_with_points_beyond_the_defaults() -> None:
     """The native suite names points outside the defaults (standard quantisers, native sender
     points): each label's scheme resolves them, and a label outside it is refused."""
-    from benchmark.registry import create_method
+    from benchmark.protocol import create_method
 
     suite = get_suite("native")
     sequences = list(load_dataset("embedded-native").sequences)
@@ -87,8 +87,8 @@ def test_committed_native_reference_holds_the_whole_suite() -> None:
     """results/reference/embedded-native is one `make native`: every job of the native suite on
     both clips succeeded with every output of the default metric set, and the lowest
     causal-diffusion point is under 0.0003 bpp in total on each clip (the paper's regime)."""
+    from benchmark.data.store import ResultStore
     from benchmark.metrics.table import METRICS, default_metrics
-    from benchmark.store import ResultStore
 
     root = Path(__file__).resolve().parents[1] / "results" / "reference" / "embedded-native"
     frame = ResultStore(root).dataframe()

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from benchmark.tables import to_latex, to_markdown
+from benchmark.reporting.writers import to_latex, to_markdown
 
 
 def test_latex_booktabs_bold_best():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import MetricResult, create_metric, evaluate, metric_class
 from benchmark.metrics.temporal import dis_flow, flow, luma_u8, valid_mask
-from benchmark.video_io import FrameChunk
 
 FRAMES = 8
 SPEED = 2  # pixels per frame, to the right

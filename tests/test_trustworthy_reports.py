@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.bdrate import bd_table
+from benchmark.analysis.bdrate import bd_table
+from benchmark.analysis.comparisons import Options
+from benchmark.analysis.entries import resolve
+from benchmark.analysis.matched import interpolate_at
+from benchmark.analysis.setmetrics import fvd_table
 from benchmark.cli import main
-from benchmark.comparisons import Options
-from benchmark.entries import resolve
-from benchmark.errors import UlvrError
-from benchmark.matched import interpolate_at
+from benchmark.core.errors import UlvrError
 from benchmark.metrics.distances import kernel_distance
 from benchmark.metrics.table import METRIC_TABLE, lower_is_better, output_spec
-from benchmark.report import write_report
-from benchmark.setmetrics import fvd_table
+from benchmark.reporting.report import write_report
 from tests.synthetic_store import curve, record, write_store
 
 RATES = [0.001, 0.002, 0.004, 0.008]

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.colour import rgb_to_yuv420, yuv420_to_rgb
-from benchmark.errors import UlvrError
-from benchmark.manifest import load_dataset
-from benchmark.video_io import (
-    FrameChunk,
-    RawYuvVideo,
-    Y4MWriter,
-    open_video,
-    parse_yuv_name,
-    write_png_frames,
-)
+from benchmark.core.colour import rgb_to_yuv420, yuv420_to_rgb
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import load_dataset
+from benchmark.data.video_io import FrameChunk, RawYuvVideo, open_video, parse_yuv_name
+from benchmark.data.video_write import Y4MWriter, write_png_frames
 
 
 def _frames(seq):
@@ -127,8 +121,8 @@ def _ffmpeg_yuv(rgb: np.ndarray, vf: str | None) -> tuple[np.ndarray, ...]:
     """ffmpeg's own RGB -> yuv420p of one frame, with an optional filter."""
     import subprocess
 
-    from benchmark.ffmpeg import ffmpeg_exe
-    from benchmark.video_io import _planes_from_bytes
+    from benchmark.core.ffmpeg import ffmpeg_exe
+    from benchmark.data.video_io import _planes_from_bytes
 
     h, w = rgb.shape[1:3]
     cmd = [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
@@ -157,7 +151,7 @@ def test_rgb_video_file_is_read_as_bt709(tmp_path):
     BT.709 limited-range planes, not swscale's BT.601 default."""
     import subprocess
 
-    from benchmark.ffmpeg import ffmpeg_exe
+    from benchmark.core.ffmpeg import ffmpeg_exe
 
     rgb = np.repeat(_primaries_frame(), 3, axis=0)
     path = tmp_path / "primaries.mkv"
@@ -196,7 +190,7 @@ def test_an_unchanged_file_is_probed_once_and_a_rewritten_one_again(carphone, tm
     import os
     import subprocess
 
-    from benchmark import ffmpeg
+    from benchmark.core import ffmpeg
 
     path = tmp_path / "c.y4m"
 

@@ -8,9 +8,10 @@ import subprocess
 import numpy as np
 import pytest
 
-from benchmark.ffmpeg import ffmpeg_exe
+from benchmark.core.ffmpeg import ffmpeg_exe
+from benchmark.data.video_io import Y4MVideo
+from benchmark.data.video_write import Y4MWriter
 from benchmark.metrics.base import create_metric, evaluate
-from benchmark.video_io import Y4MVideo, Y4MWriter
 
 
 def test_vmaf_matches_direct_libvmaf(embedded, tmp_path):
@@ -44,9 +45,9 @@ def test_vmaf_matches_direct_libvmaf(embedded, tmp_path):
 def test_rgb_only_reconstruction_is_scored_like_psnr(embedded):
     """An RGB-output method that returns the reference's exact RGB scores what identical
     videos score (before: its luma was compared with the native planes, off by rounding)."""
-    from benchmark.colour import rgb_to_yuv420
+    from benchmark.core.colour import rgb_to_yuv420
+    from benchmark.data.video_io import FrameChunk
     from benchmark.metrics.base import create_metric, evaluate
-    from benchmark.video_io import FrameChunk
 
     seq = next(s for s in embedded if s.name == "carphone")
     ref = next(iter(seq.frames()))

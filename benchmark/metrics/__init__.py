@@ -1,4 +1,9 @@
-"""Metrics: registry, streaming protocol and implementations (see `base`)."""
+"""Metrics: the metric table (`table`), the streaming protocol and registry (`base`), the
+per-frame mean every frame-wise metric shares (`frame_mean`), the implementations, and the
+segmenters that label-based metrics and the proposed method's sender share (`segment`).
+
+May import: `benchmark.protocol`, `benchmark.data`, `benchmark.core`.
+"""
 
 from benchmark.metrics.base import (
                                     Metric,

@@ -8,7 +8,6 @@ psnr-u) plus per-frame curves where they are meaningful, and the protocol it fol
 from __future__ import annotations
 
 import importlib
-import inspect
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -16,12 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmark.alloc import release_free_memory
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence
-from benchmark.metrics.table import METRICS, MetricSpec, add_row, metric_spec, plugin_metric_names
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+from benchmark.core.alloc import release_free_memory
+from benchmark.core.errors import UlvrError
+from benchmark.core.plugins import Registry, check_options, constructor_options
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.table import METRIC_GROUP, METRICS, MetricSpec, add_row
+from benchmark.protocol import Availability
 
 
 @dataclass
@@ -75,14 +75,20 @@ class Metric(ABC):
         return {}
 
 
-_METRICS: dict[str, type[Metric]] = {}
+def _adopt(name: str, loaded: object) -> None:
+    """A metric plugin's entry point that names its class (module:Class) without registering
+    it: register it now."""
+    register_metric(loaded)
+
+
+_METRICS = Registry("metric", METRIC_GROUP, base=Metric, adopt=_adopt)
 
 
 def register_metric(cls: type[Metric], row: MetricSpec | None = None) -> type[Metric]:
     """Class decorator adding a metric to the registry under its `name`, with the facts of its
     row in the metric table. A plugin's metric brings its own row (`register_metric(cls,
     row)`), which joins the table; a class without a row is a programming error."""
-    if cls.name in _METRICS:
+    if cls.name in _METRICS.entries:
         raise ValueError(f"metric '{cls.name}' is registered twice")
     if row is not None:
         if row.name != cls.name:
@@ -94,22 +100,33 @@ def register_metric(cls: type[Metric], row: MetricSpec | None = None) -> type[Me
     cls.spec, cls.lower_is_better, cls.colour = spec, spec.lower_is_better, spec.colour
     cls.outputs, cls.description, cls.is_set_metric = (spec.outputs, spec.description,
                                                        spec.set_level)
-    _METRICS[cls.name] = cls
-    return cls
+    return _METRICS.register(cls.name)(cls)
+
+
+def metric_spec(name: str) -> MetricSpec:
+    """The row of a metric by its name (a plugin's is loaded from its entry point when first
+    asked for); unknown names are an error naming the known ones."""
+    if name not in METRICS:
+        _METRICS.load(name)   # a plugin's import registers the metric and its row
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UlvrError(f"unknown metric '{name}': choose from {', '.join(metric_names())} "
+                        "('ulvr list metrics' says which are available)") from None
 
 
 def metric_names() -> list[str]:
     """Names of all metrics, in table order, then those of installed plugins, without importing
     their implementations."""
-    return list(dict.fromkeys([*METRICS, *plugin_metric_names()]))
+    return list(dict.fromkeys([*METRICS, *sorted(_METRICS.declared())]))
 
 
 def metric_class(name: str) -> type[Metric]:
     """The class of one metric, importing its module on first use."""
     spec = metric_spec(name)
-    if name not in _METRICS:
+    if name not in _METRICS.entries:
         importlib.import_module(spec.module)
-    return _METRICS[name]
+    return _METRICS.entries[name]
 
 
 def metric_classes() -> dict[str, type[Metric]]:
@@ -117,22 +134,16 @@ def metric_classes() -> dict[str, type[Metric]]:
     return {name: metric_class(name) for name in metric_names()}
 
 
-def metric_option_names(cls: type[Metric]) -> list[str]:
+def metric_option_names(cls: type[Metric]) -> tuple[str, ...]:
     """The keyword options a metric's constructor takes besides the device."""
-    params = inspect.signature(cls.__init__).parameters
-    return [p for p in params if p not in ("self", "device") and params[p].kind in
-            (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    return constructor_options(cls, stop=Metric, skip=("device",))
 
 
 def create_metric(name: str, device: str = "cpu", **options: object) -> Metric:
     """Instantiate a metric by name with options; refuse unknown or unavailable metrics and
     unknown options with one line that says what is valid."""
     cls = metric_class(name)
-    valid = metric_option_names(cls)
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise UlvrError(f"metric '{name}' has no option '{unknown[0]}': its options are "
-                        f"{', '.join(valid) or 'none'}")
+    check_options(f"metric '{name}'", options, metric_option_names(cls))
     available = cls.availability()
     if not available.ok:
         raise UlvrError(f"metric '{name}' is unavailable: {available.reason}")
@@ -212,7 +223,7 @@ def evaluate(reference: Iterable[FrameChunk], reconstruction: Iterable[FrameChun
             spent[metric.name] += time.perf_counter() - start
         if on_frames:
             on_frames(ref.n)
-        release_free_memory()   # RSS flat in the frame count (benchmark.alloc)
+        release_free_memory()   # RSS flat in the frame count (benchmark.core.alloc)
     results = {}
     for metric in metrics:
         start = time.perf_counter()

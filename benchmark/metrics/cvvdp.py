@@ -12,12 +12,12 @@ from pathlib import Path
 
 import torch
 
-import benchmark.torch_setup  # noqa: F401  (cvvdp imports torchvision)
-from benchmark.manifest import Sequence
+import benchmark.core.torch_setup  # noqa: F401  (cvvdp imports torchvision)
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk, Y4MVideo
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.spool import PairSpool
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk, Y4MVideo
+from benchmark.protocol import Availability
 
 DISPLAY = "standard_4k"
 

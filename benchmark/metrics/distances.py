@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from scipy import linalg
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray, eps: float = 1e-6) -> float:

@@ -28,15 +28,16 @@ import torch
 from PIL import Image
 from torch import nn
 
-import benchmark.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchvision)
-from benchmark.errors import UlvrError
-from benchmark.featcache import FeatureCache
+import benchmark.core.torch_setup  # noqa: F401  (before DISTS_pytorch imports torchvision)
+from benchmark.core.errors import UlvrError
+from benchmark.core.featcache import FeatureCache
+from benchmark.core.weights import find_package_file
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics import lpips as lpips_metric
-from benchmark.metrics.base import Metric, MetricResult, register_metric
+from benchmark.metrics.base import register_metric
+from benchmark.metrics.frame_mean import FrameMeanMetric
 from benchmark.metrics.siamese import MAX_BATCH_PIXELS, PairScorer
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
-from benchmark.weights import find_package_file
+from benchmark.protocol import Availability
 
 DISTS_PIP = "pip install DISTS-pytorch"
 SHORTER_SIDE = 256   # DISTS_pt.prepare_image: larger frames are resized to this shorter side
@@ -137,7 +138,7 @@ class DistsNet:
 
 class DistsScore:
     """DISTS between pairs of uint8 RGB frames, batched; the reference's (first) features are
-    cached (benchmark.featcache)."""
+    cached (benchmark.core.featcache)."""
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         self.device = torch.device(device)
@@ -192,7 +193,7 @@ def shared_score(device: str = "cpu") -> DistsScore:
 
 
 @register_metric
-class Dists(Metric):
+class Dists(FrameMeanMetric):
     """DISTS on RGB frames; mean of per-frame values."""
 
     name = "dists"
@@ -205,15 +206,8 @@ class Dists(Metric):
     def availability(cls) -> Availability:
         return dists_availability()
 
-    def reset(self) -> None:
-        self._values: list[np.ndarray] = []
-
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        self._values.append(self._score(reference.rgb(), reconstruction.rgb()))
+        self.add(self._score(reference.rgb(), reconstruction.rgb()))
 
-    def compute(self) -> MetricResult:
-        if not self._values:
-            raise UlvrError("DISTS of an empty video")
-        frames = np.concatenate(self._values)
-        protocol = dict(self._score.protocol(), aggregate="mean of per-frame values")
-        return MetricResult({"dists": float(frames.mean())}, {"dists": frames.tolist()}, protocol)
+    def protocol(self) -> dict:
+        return dict(self._score.protocol())

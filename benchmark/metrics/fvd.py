@@ -15,11 +15,11 @@ import functools
 import numpy as np
 import torch
 
-from benchmark.errors import UlvrError
-from benchmark.featcache import FeatureCache, feature_key
+from benchmark.core.errors import UlvrError
+from benchmark.core.featcache import FeatureCache, feature_key
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+from benchmark.protocol import Availability
 
 CLIP_LEN, DEFAULT_STRIDE, FEATURE_DIM = 16, 16, 400
 

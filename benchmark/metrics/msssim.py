@@ -13,14 +13,14 @@ recorded in the protocol.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence
-from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.video_io import FrameChunk
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.base import register_metric
+from benchmark.metrics.frame_mean import FrameMeanMetric
 
 WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW, SIGMA, K1, K2 = 11, 1.5, 0.01, 0.03
@@ -97,7 +97,7 @@ def ms_ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0,
 
 
 @register_metric
-class MsSsim(Metric):
+class MsSsim(FrameMeanMetric):
     """MS-SSIM on RGB; mean of per-frame values."""
 
     name = "ms-ssim"
@@ -114,7 +114,7 @@ class MsSsim(Metric):
         return {"scales": dataset_scales([(s.width, s.height) for s in dataset or [sequence]])}
 
     def reset(self) -> None:
-        self._values: list[np.ndarray] = []
+        super().reset()
         self._levels = 0
 
     def _levels_for(self, height: int, width: int) -> int:
@@ -135,13 +135,8 @@ class MsSsim(Metric):
             a = torch.from_numpy(ref[i:i + step]).permute(0, 3, 1, 2).to(self.device)
             b = torch.from_numpy(rec[i:i + step]).permute(0, 3, 1, 2).to(self.device)
             with torch.inference_mode():
-                self._values.append(ms_ssim(a, b, levels=self._levels).cpu().numpy())
+                self.add(ms_ssim(a, b, levels=self._levels).cpu().numpy())
 
-    def compute(self) -> MetricResult:
-        if not self._values:
-            raise UlvrError("MS-SSIM of an empty video")
-        frames = np.concatenate(self._values)
-        return MetricResult({"ms-ssim": float(frames.mean())}, {"ms-ssim": frames.tolist()},
-                            {"window": WINDOW, "sigma": SIGMA, "scales": self._levels,
-                             "scales_from": "fixed" if self.scales else "frame size",
-                             "colour": "rgb", "aggregate": "mean of per-frame values"})
+    def protocol(self) -> dict:
+        return {"window": WINDOW, "sigma": SIGMA, "scales": self._levels,
+                "scales_from": "fixed" if self.scales else "frame size", "colour": "rgb"}

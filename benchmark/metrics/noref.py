@@ -12,19 +12,22 @@ import os
 import numpy as np
 import torch
 
-import benchmark.torch_setup  # noqa: F401  (before pyiqa imports torchvision)
-from benchmark.errors import UlvrError
-from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+import benchmark.core.torch_setup  # noqa: F401  (before pyiqa imports torchvision)
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.base import register_metric
+from benchmark.metrics.frame_mean import FrameMeanMetric
+from benchmark.protocol import Availability
 
 
 def _pyiqa_cache() -> str:
     return os.path.join(torch.hub.get_dir(), "pyiqa")
 
 
-class PyiqaNoReference(Metric):
+class PyiqaNoReference(FrameMeanMetric):
     """A pyiqa no-reference metric on the reconstructed RGB frames in [0, 1]."""
+
+    dtype = float            # values are averaged as float64
+    aggregate = None         # its protocol names no aggregate (as recorded before)
 
     pyiqa_name = ""
     required_files: tuple[str, ...] = ()
@@ -42,9 +45,6 @@ class PyiqaNoReference(Metric):
                                            "copy it there for offline use)")
         return Availability(True)
 
-    def reset(self) -> None:
-        self._values: list[np.ndarray] = []
-
     def _net(self) -> torch.nn.Module:
         if not hasattr(self, "_model"):
             import pyiqa
@@ -55,15 +55,11 @@ class PyiqaNoReference(Metric):
     def update(self, reference: FrameChunk, reconstruction: FrameChunk) -> None:
         x = torch.from_numpy(reconstruction.rgb()).permute(0, 3, 1, 2).float() / 255.0
         with torch.inference_mode():
-            self._values.append(np.atleast_1d(self._net()(x.to(self.device)).cpu().numpy()))
+            self.add(np.atleast_1d(self._net()(x.to(self.device)).cpu().numpy()))
 
-    def compute(self) -> MetricResult:
-        if not self._values:
-            raise UlvrError(f"{self.name} of an empty video")
-        frames = np.concatenate(self._values).astype(float)
-        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
-                            {"implementation": f"pyiqa {self.pyiqa_name}",
-                             "input": "reconstruction only, RGB [0, 1]"})
+    def protocol(self) -> dict:
+        return {"implementation": f"pyiqa {self.pyiqa_name}",
+                "input": "reconstruction only, RGB [0, 1]"}
 
 
 @register_metric

@@ -9,7 +9,7 @@ Which planes PSNR-Y/U/V compare depends on what the method output (recorded per 
 - `native`: the reconstruction has YUV 4:2:0 planes (classical codecs, anything decoded to
   YUV): they are compared with the reference's native planes.
 - `via-rgb`: the reconstruction is RGB only (neural, diffusion, PNG-external methods). It is
-  converted to 4:2:0 with BT.709 limited range (`benchmark.colour`), and so is the reference
+  converted to 4:2:0 with BT.709 limited range (`benchmark.core.colour`), and so is the reference
   after the same YUV->RGB conversion every RGB method's input went through. Comparing with the
   native planes instead would charge the method for the harness's own conversion (a perfect
   RGB reconstruction got only 45-62 dB on U/V): here the exact RGB of the reference reaches the
@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.colour import rgb_to_yuv420
-from benchmark.errors import UlvrError
+from benchmark.core.colour import rgb_to_yuv420
+from benchmark.core.errors import UlvrError
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.video_io import FrameChunk
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 

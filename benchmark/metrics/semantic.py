@@ -5,9 +5,9 @@ as mIoU and pixel accuracy per frame and their means (higher is better).
   frame fixes a palette of K colours; both frames are labelled with that palette (nearest
   colour). It measures whether colour regions stay where they were: a segmentation agreement,
   NOT a semantic network's mIoU, hence its name. The palette of a reference frame is fitted
-  once and kept in the reference-feature cache (`benchmark.featcache`), not once per job.
+  once and kept in the reference-feature cache (`benchmark.core.featcache`), not once per job.
 - `seg-miou`: a pretrained SegFormer (ADE20K) from the local Hugging Face cache labels both
-  frames (`methods.causal_diffusion.segment`, the sender's segmenter interface).
+  frames (`benchmark.metrics.segment`, the sender's segmenter interface).
 
 Both work at a fixed protocol resolution (area-downscaled so the longer side is at most
 `size`). mIoU averages the IoU of every class present in either map. Label ids agree by
@@ -23,10 +23,10 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from benchmark.featcache import FeatureCache, feature_key
+from benchmark.core.featcache import FeatureCache, feature_key
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import Metric, MetricResult, register_metric
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+from benchmark.protocol import Availability
 
 SEGFORMER = "nvidia/segformer-b0-finetuned-ade-512-512"
 
@@ -119,7 +119,7 @@ class LabelMiou(_SegmentationAgreement):
 
     def labels(self, reference: np.ndarray, reconstruction: np.ndarray,
                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-        from methods.causal_diffusion.segment import kmeans
+        from benchmark.metrics.segment import kmeans
 
         lab = [cv2.cvtColor(_area(f, size), cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float32)
                for f in (reference, reconstruction)]
@@ -167,7 +167,7 @@ class SegformerMiou(_SegmentationAgreement):
 
     def labels(self, reference: np.ndarray, reconstruction: np.ndarray,
                size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, int]:
-        from methods.causal_diffusion.segment import SegformerSegmenter
+        from benchmark.metrics.segment import SegformerSegmenter
 
         if self._net is None:
             self._net = SegformerSegmenter(self.model, self.device)

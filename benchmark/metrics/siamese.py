@@ -4,8 +4,8 @@ held picture (a reconstructed frame equal to the one before it) once per run of 
 
 Both networks compare the features of two images that each tower computes alone. The reference
 frames are the same in every job of a sequence: their features are kept in the feature cache
-(`benchmark.featcache`), keyed by the network's protocol and the exact frame bytes, and only the
-reconstruction's are computed. Values are the same bits with or without the cache: the head sees
+(`benchmark.core.featcache`), keyed by the network's protocol and the exact frame bytes, and only
+the reconstruction's are computed. Values are the same bits with or without the cache: the head sees
 the same float32 features either way.
 
 At ultra-low rates many reconstructions repeat frames: temporally resampled codecs hold each
@@ -15,8 +15,8 @@ a deterministic function of the bytes), so it costs the head only; the features 
 frame are kept for the next call when they take at most HELD_FEATURE_BYTES.
 
 Frames go through a network a few at a time, at most its `pixels_per_batch` pixels per batch
-(MAX_BATCH_PIXELS for a network whose first stage keeps full resolution): the largest activation
-(64 channels) then stays under glibc's mmap threshold (benchmark.alloc), so its memory is reused,
+(MAX_BATCH_PIXELS for a network whose first stage keeps full resolution): the largest activation (64
+channels) then stays under glibc's mmap threshold (benchmark.core.alloc), so its memory is reused,
 not faulted in afresh by the kernel for every batch. Larger batches are faster on CPU.
 """
 
@@ -28,15 +28,15 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from benchmark.featcache import FeatureCache, feature_key
+from benchmark.core.featcache import FeatureCache, feature_key
 
-# 64 float32 channels of a batch of this many pixels take 16 MiB (under benchmark.alloc's 32 MiB)
+# 64 float32 channels of a batch of this many pixels take 16 MiB (under core.alloc's 32 MiB)
 MAX_BATCH_PIXELS = 1 << 16
 STRIDE_4_BATCH_PIXELS = 1 << 20   # the same bound for a first stage at stride 4 (AlexNet)
 # the last frame's features are kept for a held frame in the next call up to this size (VGG's of
 # one 1080p frame take 1 GiB: not kept, so streaming memory stays flat)
 HELD_FEATURE_BYTES = 256 << 20
-REUSE_HELD = True   # False: every frame through the network (benchmark.perf.held_frames)
+REUSE_HELD = True   # False: every frame through the network (perf.held_frames)
 
 Convert = Callable[[np.ndarray, torch.device], torch.Tensor]
 

@@ -7,8 +7,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from benchmark.errors import UlvrError
-from benchmark.video_io import FrameChunk, Y4MWriter
+from benchmark.core.errors import UlvrError
+from benchmark.data.video_io import FrameChunk
+from benchmark.data.video_write import Y4MWriter
 
 
 class PairSpool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 
 @dataclass(frozen=True)
@@ -113,30 +113,6 @@ def add_row(spec: MetricSpec) -> None:
         raise ValueError(f"metric row '{spec.name}' clashes with the table ({what})")
     METRICS[spec.name] = spec
     _BY_OUTPUT.update({out: spec for out in spec.outputs})
-
-
-def plugin_metric_names() -> list[str]:
-    """Names declared under the `ulvr.metrics` entry points of installed packages."""
-    from benchmark.registry import entry_points
-
-    return sorted(entry_points(METRIC_GROUP))
-
-
-def metric_spec(name: str) -> MetricSpec:
-    """The row of a metric by its name (a plugin's is loaded from its entry point when first
-    asked for); unknown names are an error naming the known ones."""
-    if name not in METRICS:
-        from benchmark.registry import entry_points, load_entry_point
-
-        ep = entry_points(METRIC_GROUP).get(name)
-        if ep is not None:
-            load_entry_point(ep, "metric")   # its import registers the metric and its row
-    try:
-        return METRICS[name]
-    except KeyError:
-        known = ", ".join(dict.fromkeys([*METRICS, *plugin_metric_names()]))
-        raise UlvrError(f"unknown metric '{name}': choose from {known} "
-                        "('ulvr list metrics' says which are available)") from None
 
 
 def output_spec(output: str) -> MetricSpec:

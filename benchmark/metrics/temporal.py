@@ -44,11 +44,12 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from benchmark.errors import UlvrError
-from benchmark.featcache import FeatureCache, feature_key
-from benchmark.metrics.base import Metric, MetricResult, metric_class, register_metric
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+from benchmark.core.errors import UlvrError
+from benchmark.core.featcache import FeatureCache, feature_key
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.base import metric_class, register_metric
+from benchmark.metrics.frame_mean import FrameMeanMetric
+from benchmark.protocol import Availability
 
 LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # BT.709
 LUMA_NOTE = "BT.709 full-range luma 0.2126 R + 0.7152 G + 0.0722 B of 8-bit RGB"
@@ -181,14 +182,15 @@ def cv2_gray(rgb: np.ndarray) -> np.ndarray:
     return np.stack([cv2.cvtColor(np.ascontiguousarray(f), cv2.COLOR_RGB2GRAY) for f in rgb])
 
 
-class _PairMetric(Metric):
+class _PairMetric(FrameMeanMetric):
     """A metric of consecutive frame pairs that carries the previous chunk's last frame over."""
 
     skipped = 0   # frames left out at each end of the sequence (TecoGAN's cutfr)
+    aggregate = "mean over frame pairs"
 
     def reset(self) -> None:
+        super().reset()
         self._carry: tuple[np.ndarray, np.ndarray] | None = None
-        self._values: list[np.ndarray] = []
 
     def _features(self, chunk: FrameChunk, reference: bool) -> np.ndarray:
         """Per-frame data the pairs need, (n, ...)."""
@@ -206,24 +208,25 @@ class _PairMetric(Metric):
         if self._carry is not None:
             ref, rec = np.concatenate([self._carry[0], ref]), np.concatenate([self._carry[1], rec])
         if len(ref) > 1:
-            self._values.append(np.asarray(self._pairs(ref, rec), dtype=np.float64))
+            self.add(np.asarray(self._pairs(ref, rec), dtype=np.float64))
         self._carry = (ref[-1:].copy(), rec[-1:].copy())
 
-    def compute(self) -> MetricResult:
+    def frame_values(self) -> np.ndarray:
         pairs = np.concatenate(self._values) if self._values else np.empty(0)
         frames = pairs[self.skipped:len(pairs) - self.skipped]
         if not len(frames):
             need = f"{2 + 2 * self.skipped} frames (it skips {self.skipped} at each end, as " \
                 "TecoGAN)" if self.skipped else "two frames"
             raise UlvrError(f"{self.name} needs at least {need}")
-        protocol = {"pairs": PAIRS_NOTE, "aggregate": "mean over frame pairs",
-                    **self._protocol()}
+        return frames
+
+    def protocol(self) -> dict:
+        protocol = {"pairs": PAIRS_NOTE, **self._protocol()}
         if self.skipped:
             protocol["pairs"] = (f"consecutive frames (t-1, t), {self.skipped + 1} <= t < T - "
                                  f"{self.skipped}; per_frame[i] is the pair "
                                  f"({self.skipped} + i, {self.skipped + 1} + i)")
-        return MetricResult({self.name: float(frames.mean())}, {self.name: frames.tolist()},
-                            protocol)
+        return protocol
 
 
 @register_metric

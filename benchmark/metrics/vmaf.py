@@ -12,12 +12,12 @@ import json
 import subprocess
 from pathlib import Path
 
-from benchmark.ffmpeg import ffmpeg_exe, run_ffmpeg
+from benchmark.core.ffmpeg import ffmpeg_exe, run_ffmpeg
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.psnr import scored_planes
 from benchmark.metrics.spool import PairSpool
-from benchmark.registry import Availability
-from benchmark.video_io import FrameChunk
+from benchmark.protocol import Availability
 
 MODEL = "version=vmaf_v0.6.1"
 

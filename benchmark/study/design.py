@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from benchmark.store import STATUS_OK
+from benchmark.data.store import STATUS_OK
 
 BAND_FACTOR = 2 ** 0.5   # a condition belongs to band t when its bpp is within t/f .. t*f
 DESIGNS = ("all", "active")

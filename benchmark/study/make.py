@@ -20,13 +20,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_exe, last_error_line
-from benchmark.manifest import Sequence, load_dataset
-from benchmark.registry import create_method
-from benchmark.store import ResultStore
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_exe, last_error_line
+from benchmark.data.manifest import Sequence, load_dataset
+from benchmark.data.store import ResultStore
+from benchmark.data.video_io import FrameChunk
+from benchmark.protocol import create_method
 from benchmark.study.design import DESIGNS, Condition, Pair, active_pairs, all_pairs, matched_groups
-from benchmark.video_io import FrameChunk
 
 PAGE = Path(__file__).with_name("page.html")
 DEGRADE = 8   # attention checks: the reference area-downscaled by this and upscaled back

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
+from benchmark.reporting.writers import to_markdown
 from benchmark.study.server import Study, read_votes
-from benchmark.tables import to_markdown
 
 ALPHA = 0.01       # choix's L2 regularisation: keeps a method that never lost finite
 BOOTSTRAP = 500    # resamples of observers for the intervals

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 
 MAX_BODY = 4096
 ANSWERS = ("left", "right", "none")

@@ -13,11 +13,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmark.errors import UlvrError
-from benchmark.ffmpeg import ffmpeg_version
-from benchmark.identity import file_identity
-from benchmark.manifest import Sequence
-from benchmark.registry import (
+from benchmark.core.errors import UlvrError
+from benchmark.core.ffmpeg import ffmpeg_version
+from benchmark.core.identity import file_identity
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk
+from benchmark.protocol import (
     Availability,
     Decoded,
     Encoded,
@@ -26,7 +27,6 @@ from benchmark.registry import (
     RatePoint,
     register,
 )
-from benchmark.video_io import FrameChunk
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint, read_metadata
 from methods.causal_diffusion.consistency import MODES as CONSISTENCY_MODES
 from methods.causal_diffusion.consistency import keep_low_frequencies
@@ -41,7 +41,7 @@ from methods.causal_diffusion.stream import CACHE_SOURCES
 
 NOISE_MODES = ("frame", "sequence")   # a noise field per frame, or one per sequence
 
-# Chosen from the measured texture sweep (python -m benchmark.perf.texture_sweep, training
+# Chosen from the measured texture sweep (python -m perf.texture_sweep, training
 # segments): each point's thumbnail is on the sweep's Pareto front of PSNR against bytes.
 DEFAULT_POINTS = (
     SenderParams(downscale=16, qp=51, key=32, label_scale=32, classes=4, label_interval=8),

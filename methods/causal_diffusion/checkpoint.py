@@ -12,8 +12,8 @@ import json
 import os
 from pathlib import Path
 
-from benchmark.errors import UlvrError
-from benchmark.identity import file_identity
+from benchmark.core.errors import UlvrError
+from benchmark.core.identity import file_identity
 from methods.causal_diffusion.model import ModelConfig, VideoDenoiser
 
 CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
@@ -22,7 +22,7 @@ LINEAGE_KEYS = ("init", "teacher")   # settings that name the checkpoint a run s
 
 def portable_lineage(meta: object) -> object:
     """`meta` with every lineage path (LINEAGE_KEYS, at any depth) replaced by the file's name
-    and SHA-256 (`benchmark.identity.file_identity`)."""
+    and SHA-256 (`benchmark.core.identity.file_identity`)."""
     if isinstance(meta, list):
         return [portable_lineage(v) for v in meta]
     if not isinstance(meta, dict):

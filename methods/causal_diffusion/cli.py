@@ -114,7 +114,7 @@ def cmd_params(args: argparse.Namespace) -> int:
         model, _ = load_checkpoint(args.checkpoint)
     else:
         if args.config not in CONFIGS:
-            from benchmark.errors import UlvrError
+            from benchmark.core.errors import UlvrError
 
             raise UlvrError(f"unknown model config '{args.config}': choose from "
                             f"{', '.join(CONFIGS)}")
@@ -146,7 +146,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_distill(args: argparse.Namespace) -> int:
-    from benchmark.errors import UlvrError
+    from benchmark.core.errors import UlvrError
     from methods.causal_diffusion.distill import DistillSettings, check_perceptual, distill
 
     if not 1 <= args.student_steps <= 4:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence, load_dataset
+from benchmark.core.errors import UlvrError
+from benchmark.data.manifest import Sequence, load_dataset
 from methods.causal_diffusion.diffusion import condition_tensors, to_model_range
 from methods.causal_diffusion.sender import SenderParams, cached_clip_data
 

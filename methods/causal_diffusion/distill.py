@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
 from methods.causal_diffusion.data import Batch, ClipBank
 from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context

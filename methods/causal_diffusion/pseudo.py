@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmark.colour import rgb_to_yuv420
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence
-from benchmark.weights import default_cache_dir
+from benchmark.core.colour import rgb_to_yuv420
+from benchmark.core.errors import UlvrError
+from benchmark.core.weights import default_cache_dir
+from benchmark.data.manifest import Sequence
 
 # colour photographs of scikit-image's data folder that are large enough to film at 320x176
 STILLS = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",

@@ -16,8 +16,8 @@ import lzma
 
 import numpy as np
 
-from benchmark import varint
-from benchmark.errors import UlvrError
+from benchmark.core import varint
+from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.arith import AdaptiveModel, Decoder, Encoder
 
 

@@ -22,13 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from baselines.resample import EveryNth, hold
-from benchmark.errors import UlvrError
-from benchmark.manifest import Sequence
-from benchmark.registry import Encoded, RatePoint, create_method
-from benchmark.session import session_for, session_rate_point
-from benchmark.video_io import FrameChunk
-from benchmark.weights import default_cache_dir
-from methods.causal_diffusion.segment import SEGMENTERS, create_segmenter
+from benchmark.core.errors import UlvrError
+from benchmark.core.weights import default_cache_dir
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import FrameChunk
+from benchmark.metrics.segment import SEGMENTERS, create_segmenter
+from benchmark.protocol import Encoded, RatePoint, create_method, session_for, session_rate_point
 from methods.causal_diffusion.semantic_codec import (
     decode_labels,
     encode_labels,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmark.errors import UlvrError
+from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
 from methods.causal_diffusion.data import ClipBank
 from methods.causal_diffusion.diffusion import add_noise, full_context

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.manifest import Sequence, load_dataset
-from benchmark.registry import Decoded, Encoded, Method, MethodKind, RatePoint, register
-from benchmark.video_io import FrameChunk
+from benchmark.data.manifest import Sequence, load_dataset
+from benchmark.data.video_io import FrameChunk
+from benchmark.protocol import Decoded, Encoded, Method, MethodKind, RatePoint, register
 
 _CACHE: dict[str, list[FrameChunk]] = {}
 

@@ -10,8 +10,10 @@ import os
 import time
 from pathlib import Path
 
-from benchmark.manifest import Sequence
-from benchmark.registry import (
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import RawYuvVideo
+from benchmark.data.video_write import Y4MWriter
+from benchmark.protocol import (
     Decoded,
     Encoded,
     Method,
@@ -20,7 +22,6 @@ from benchmark.registry import (
     Reconstruction,
     register,
 )
-from benchmark.video_io import RawYuvVideo, Y4MWriter
 
 
 @register("test-copy")

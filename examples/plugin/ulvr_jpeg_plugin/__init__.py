@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from benchmark.ffmpeg import run_ffmpeg
-from benchmark.manifest import Sequence
-from benchmark.registry import Decoded, Encoded, Method, MethodKind, RatePoint
-from benchmark.video_io import RawYuvVideo, Y4MWriter
+from benchmark.core.ffmpeg import run_ffmpeg
+from benchmark.data.manifest import Sequence
+from benchmark.data.video_io import RawYuvVideo
+from benchmark.data.video_write import Y4MWriter
+from benchmark.protocol import Decoded, Encoded, Method, MethodKind, RatePoint
 
 
 class JpegFrames(Method):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmark.data.video_io import FrameChunk
 from benchmark.metrics.base import Metric, MetricResult, register_metric
 from benchmark.metrics.table import MetricSpec
-from benchmark.video_io import FrameChunk
 
 
 class MaeRgb(Metric):

@@ -1,0 +1,71 @@
+"""RD numbers: one row per (sequence, method, rate point) with its rate and every table output, at
+total or payload rate; the entries a report compares, loaded once from a store."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from benchmark.analysis.comparisons import (
+    SET_OUTPUTS,
+)
+from benchmark.analysis.entries import Entries, resolve
+from benchmark.core.errors import UlvrError
+from benchmark.data.store import STATUS_OK, ResultStore
+from benchmark.metrics.table import lower_is_better, table_outputs
+
+RATE_COLUMNS = ("bpp", "kbps")
+
+
+def best_direction(output: str) -> str:
+    """'min' or 'max': which value of a metric output is best (from the metric table)."""
+    return "min" if lower_is_better(output) else "max"
+
+
+def rd_table(frame: pd.DataFrame, set_metrics: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Frame-weighted means per dataset, entry (column `method`) and rate point, with job
+    counts; set-level metrics (FVD, KVD) joined on the same keys."""
+    metric_cols = [c for c in table_outputs() if c in frame.columns and c not in SET_OUTPUTS]
+    rows = []
+    for dataset, part in frame.groupby("dataset", sort=False):
+        expected = part["sequence"].nunique()
+        for (entry, rp), grp in part.groupby(["entry", "rate_point"], sort=False):
+            ok = grp[grp["status"] == STATUS_OK]
+            complete = ok["sequence"].nunique() == expected
+            row = {"dataset": dataset, "method": entry, "rate_point": rp,
+                   "jobs": f"{len(ok)}/{expected}"}
+            weights = ok["frames"].astype(float)
+            for col in (*RATE_COLUMNS, *metric_cols):
+                vals = ok[col].astype(float) if col in ok else pd.Series(dtype=float)
+                row[col] = float((vals * weights).sum() / weights.sum()) \
+                    if complete and len(ok) and vals.notna().all() else float("nan")
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    if set_metrics is not None and len(set_metrics):
+        table = table.merge(set_metrics, on=["dataset", "method", "rate_point"], how="left")
+    return table.sort_values(["dataset", "method", "bpp"]).reset_index(drop=True)
+
+
+RATES = ("total", "payload")
+
+
+def with_rate(frame: pd.DataFrame, rate: str) -> pd.DataFrame:
+    """The frame with `bpp`/`kbps` counting all bits ("total") or all but parameter sets sent
+    out of band ("payload"); records without such streams have payload = total."""
+    if rate not in RATES:
+        raise UlvrError(f"unknown rate '{rate}': use one of {', '.join(RATES)}")
+    if rate == "total" or "bpp_payload" not in frame:
+        return frame
+    return frame.assign(bpp=frame["bpp_payload"].fillna(frame["bpp"]),
+                        kbps=frame["kbps_payload"].fillna(frame["kbps"]))
+
+
+def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list[dict]]:
+    """The store's records resolved into entries (newest record per job), refusing to mix
+    harness versions unless forced."""
+    records = list(store.records())
+    frame = store.dataframe()
+    versions = sorted(set(frame["ulvr_version"].dropna()))
+    if len(versions) > 1 and not force:
+        raise UlvrError(f"'{store.root}' mixes results of harness versions {', '.join(versions)}:"
+                        " re-run them with one version, or pass --force to report them together")
+    return resolve(frame, records), records

@@ -1,0 +1,105 @@
+"""RD plots (PNG and PDF): one marker and colour per method, fronts drawn solid, dominated points
+faint."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from benchmark.analysis.comparisons import (  # noqa: E402
+    SET_OUTPUTS,
+    Comparison,
+)
+from benchmark.analysis.fronts import on_front  # noqa: E402
+from benchmark.metrics.table import lower_is_better, output_spec  # noqa: E402
+
+MARKERS = "osD^v<>pP*Xh"
+
+
+COLOURS = plt.get_cmap("tab20").colors[::2] + plt.get_cmap("tab20").colors[1::2]
+
+
+# Methods with a fixed colour and marker (the usual anchors first), so figures stay comparable;
+# the first 10 get distinct strong colours and markers
+STYLE_ORDER = ("x265", "causal-diffusion", "vvenc", "svtav1", "lowres-bicubic", "x264",
+               "cdm-teacher", "frame-diffusion", "semantic-only", "mbt2018-mean-local", "aom",
+               "bmshj2018-hyperprior", "mbt2018")
+
+
+def method_style(method: str) -> dict:
+    """The same colour and marker for a method in every figure of every report."""
+    if method in STYLE_ORDER:
+        index = STYLE_ORDER.index(method)
+    else:
+        index = int(hashlib.sha1(method.encode()).hexdigest(), 16) % 97 + len(STYLE_ORDER)
+    return {"color": COLOURS[index % len(COLOURS)], "marker": MARKERS[index % len(MARKERS)]}
+
+
+# display units of the outputs that have one (kept out of the metric table: its source is
+# part of some metrics' fingerprints, and a label must not re-run jobs)
+UNITS = {"psnr-rgb": "dB", "psnr-yuv": "dB", "psnr-y": "dB", "psnr-u": "dB", "psnr-v": "dB",
+         "tof": "px", "tof-tecogan": "px", "flicker": "8-bit luma levels", "cvvdp": "JOD"}
+
+
+def axis_label(metric: str) -> str:
+    """'psnr-rgb (dB), higher is better': the metric, its unit and its direction."""
+    output_spec(metric)   # an unknown output is an error, not a label
+    unit = UNITS.get(metric, "")
+    return f"{metric}{f' ({unit})' if unit else ''}, " + \
+        ("lower is better" if lower_is_better(metric) else "higher is better")
+
+
+def _draw(ax: plt.Axes, comp: Comparison, metric: str, x_axis: str) -> None:
+    """Each entry's front as its curve, its dominated points as faint markers; the proposed
+    entry thicker and on top."""
+    rd = comp.rd
+    for method, grp in rd.groupby("method"):
+        style, top = method_style(method), method == comp.proposed
+        on = on_front(grp, metric, comp.options.front, x_axis, ("dataset", "method"))
+        curve = grp[on].sort_values(x_axis)
+        ax.plot(curve[x_axis], curve[metric], label=method + (" (proposed)" if top else ""),
+                lw=2.6 if top else 1.2, ms=6 if top else 4, zorder=10 if top else 2, **style)
+        off = grp[~on & grp[metric].notna()]
+        ax.plot(off[x_axis], off[metric], ls="none", alpha=0.3, color=style["color"],
+                marker=style["marker"], ms=4, zorder=1)
+
+
+def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> list[Path]:
+    """One RD figure (PNG and PDF): every entry on all rates, and beside it the ultra-low view
+    zoomed to the proposed entry's rate range."""
+    x_axis = comp.options.x_axis
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
+    mine = comp.rd[comp.rd["method"] == comp.proposed][x_axis].dropna() \
+        if comp.proposed else pd.Series(dtype=float)
+    for ax, zoom in zip(axes, (False, True), strict=True):
+        _draw(ax, comp, metric, x_axis)
+        if log_x:
+            ax.set_xscale("log")
+        if zoom and len(mine):
+            lo, hi = float(mine.min()) / 1.5, float(mine.max()) * 1.5
+            ax.set_xlim(lo, hi)
+            inside = comp.rd[(comp.rd[x_axis] >= lo) & (comp.rd[x_axis] <= hi)][metric]
+            if inside.notna().any():
+                pad = 0.05 * (inside.max() - inside.min()) or 0.05 * abs(inside.max()) or 1
+                ax.set_ylim(inside.min() - pad, inside.max() + pad)
+        ax.set_xlabel(f"{x_axis} ({comp.rate} rate)")
+        ax.set_ylabel(axis_label(metric))
+        ax.set_title(f"{comp.dataset}: {metric}" + (f", ultra-low view ({comp.proposed}'s range)"
+                                                     if zoom else ", all rates"), fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend(fontsize=6)
+    if metric in SET_OUTPUTS:
+        fig.text(0.01, 0.01, "Few clips per entry: FVD/KVD covariance is rank-deficient; see "
+                 "the clip count in the RD table", fontsize=7)
+    fig.tight_layout()
+    paths = [stem.with_suffix(f".{ext}") for ext in ("png", "pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return paths
