@@ -86,7 +86,7 @@ elif case == "psnr":
     mine = ours("psnr", "psnr-rgb", rgb_chunks)
 elif case == "vmaf":
     from benchmark.metrics.vmaf import vmaf_log
-    from benchmark.data.video_io import Y4MWriter
+    from benchmark.data.video_write import Y4MWriter
     planes = [FrameChunk(planes=rgb_to_yuv420(x), bit_depth=8) for x in (ref, rec)]
     tmp = Path(tempfile.mkdtemp())
     for name, chunk in zip(("ref", "rec"), planes):
