@@ -96,10 +96,12 @@ class FfmpegCodec(Method):
         if parameter_sets not in PARAMETER_SETS:
             raise UlvrError(f"unknown parameter_sets '{parameter_sets}': use one of "
                             f"{', '.join(PARAMETER_SETS)}")
-        super().__init__(structure=structure, preset=preset or self.default_preset)
+        # a preset given on the command line may parse as a number (svtav1.preset=4): a name
+        preset = str(preset if preset is not None else self.default_preset)
+        super().__init__(structure=structure, preset=preset)
         self.parameter_sets = parameter_sets
         self.structure = structure
-        self.preset = preset or self.default_preset
+        self.preset = preset
         self.causal = structure == "ld"
         self._points = rate_points or self.default_points
         self._encoder_version = ""
