@@ -96,10 +96,12 @@ class FfmpegCodec(Method):
         if parameter_sets not in PARAMETER_SETS:
             raise UlvrError(f"unknown parameter_sets '{parameter_sets}': use one of "
                             f"{', '.join(PARAMETER_SETS)}")
-        super().__init__(structure=structure, preset=preset or self.default_preset)
+        # a preset given on the command line may parse as a number (svtav1.preset=4): a name
+        preset = str(preset if preset is not None else self.default_preset)
+        super().__init__(structure=structure, preset=preset)
         self.parameter_sets = parameter_sets
         self.structure = structure
-        self.preset = preset or self.default_preset
+        self.preset = preset
         self.causal = structure == "ld"
         self._points = rate_points or self.default_points
         self._encoder_version = ""
@@ -358,9 +360,10 @@ class VVenC(FfmpegCodec):
     pix_fmt = "yuv420p10le"
     size_multiple = 8
     min_size = 16     # libvvenc fails on a lone 16x8 picture (a d16-t32 point of QCIF)
-    # chosen by measurement (docs/codec-anchors.md): QPA off, as JVET's CTC, at the preset whose
-    # BD-rate against x265 is worth its time per 720p frame; the old default (`faster` with QPA
-    # on) stays reachable: --option vvenc.preset=faster --option vvenc.qpa=true
+    # chosen by measurement (docs/codec-anchors.md): QPA off, as JVET's CTC; `medium` gives
+    # -20.2% BD-rate PSNR-YUV against x265 at 1.2 s a 720p frame, `slow` -23.5% at 3.3 s,
+    # `faster` -7.9% at 0.11 s. The old default (`faster`, QPA on: +2.3%) stays reachable:
+    # --option vvenc.preset=faster --option vvenc.qpa=true
     default_preset = "medium"
     default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (57, 8), *temporal_points(63)]
     version_pattern = r"libvvenc version: (\S+)"
@@ -392,7 +395,10 @@ class SvtAv1(FfmpegCodec):
 
     description = "AV1 (SVT-AV1), low-delay"
     encoder, muxer, suffix = "libsvtav1", "obu", ".obu"
-    default_preset = "8"
+    # chosen by measurement (docs/codec-anchors.md): preset 4 gives -25.8% BD-rate PSNR-YUV
+    # against x265 at 0.07 s a 720p frame; 8 (the old default, --option svtav1.preset=8) -7.8%
+    # at 0.02 s, 6 -18.3% at 0.04 s, 2 -31.2% at 0.24 s
+    default_preset = "4"
     default_points = [(45, 1), (55, 1), (63, 2), (63, 4), (63, 8), *temporal_points(63)]
     version_pattern = r"SVT-AV1 Encoder Lib (\S+)"
 

@@ -115,3 +115,15 @@ def test_vvenc_defaults_to_the_ctc_configuration_and_keeps_the_old_one_reachable
     assert default.encoder_args(37, 25.0)[:6] == ["-preset", "medium", "-qp", "37", "-qpa", "0"]
     assert old.encoder_args(37, 25.0)[:6] == ["-preset", "faster", "-qp", "37", "-qpa", "1"]
     assert old.config()["qpa"] is True and default.config_hash() != old.config_hash()
+
+
+def test_svtav1_defaults_to_preset_4_and_a_numeric_preset_option_is_a_name():
+    """svtav1 runs at the preset chosen by measurement (4); `--option svtav1.preset=8` (which
+    parses as a number) gives the old default, with the same job key as the string '8'."""
+    from benchmark.protocol import create_method
+
+    default, old = create_method("svtav1"), create_method("svtav1", preset=8)
+    assert default.config()["preset"] == "4" and default.encoder_args(63, 25.0)[:2] == \
+        ["-preset", "4"]
+    assert old.encoder_args(63, 25.0)[:2] == ["-preset", "8"]
+    assert old.config_hash() == create_method("svtav1", preset="8").config_hash()
