@@ -18,7 +18,7 @@ SUITE ?= demo
 BROWSER_STAMP := $(VENV)/.browser
 BROWSER_LOG   := $(VENV)/browser-install.log
 
-.PHONY: install browser demo demo-full native test test-all lint clean
+.PHONY: install calibration browser demo demo-full native test test-all lint clean
 
 $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; set PYTHON=/path/to/python3.11"; exit 2; }
@@ -33,6 +33,20 @@ $(STAMP): pyproject.toml constraints.txt weights-requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# pyiqa's calibration pairs (512x384 images) and the official values it publishes beside them:
+# in its sdist only, not in the wheel. The DISTS and LPIPS tests compare with them at that size.
+CALIBRATION := $(VENV)/share/pyiqa-calibration
+$(CALIBRATION)/.done: | $(STAMP)
+	rm -rf $(CALIBRATION) && mkdir -p $(CALIBRATION)
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: -d $(CALIBRATION) \
+		"pyiqa==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("pyiqa"))')"
+	tar -xzf $(CALIBRATION)/pyiqa-*.tar.gz -C $(CALIBRATION) --strip-components=1 \
+		--wildcards '*/ResultsCalibra/*'
+	rm -f $(CALIBRATION)/pyiqa-*.tar.gz
+	touch $@
+
+calibration: $(CALIBRATION)/.done
 
 # Headless Chromium for the browser tests (tests/test_html.py): Debian's chromium and
 # chromium-driver, installed once (the stamp) when we are root and apt-get exists. A failure does
@@ -75,10 +89,10 @@ native:
 lint: install
 	$(BIN)/ruff check .
 
-test: lint browser
+test: lint browser calibration
 	$(BIN)/python -m pytest -q
 
-test-all: lint browser
+test-all: lint browser calibration
 	$(BIN)/python -m pytest -q -m ''
 
 clean:

@@ -2,20 +2,28 @@
 frames, device and threads, each pair in its own process, values compared.
 
     python -m perf.library_speed [--cases lpips-alex,dists] [--sizes 256x256,1920x1080]
+    python -m perf.library_speed --cases dists,dists-pyiqa,dists-piq,dists-floor \
+        --sizes 1280x720,1920x1080
 
 | ours (streaming, `create_metric`)  | theirs                                               |
 |------------------------------------|------------------------------------------------------|
 | lpips-alex                         | the `lpips` package's LPIPS forward, batched         |
 | dists                              | `DISTS_pytorch`'s DISTS forward, batched             |
+| dists (case dists-pyiqa)           | pyiqa's DISTS arch (random weights: speed only)      |
+| dists (case dists-piq)             | piq's DISTS (random weights; resizes above 256 px)   |
+| dists (case dists-floor)           | VGG16 `forward_once` of both frames alone: the floor |
 | ms-ssim                            | `piq.multi_scale_ssim`                               |
 | psnr (RGB, Y, U, V, YUV)           | `piq.psnr` (RGB only)                                |
 | vmaf                               | one ffmpeg libvmaf call on Y4M files already written |
 | fvd (I3D logits of both clips)     | a plain batched forward of the same I3D              |
 
 Both sides get the same networks with the same weights (the harness's loaders), so values must be
-equal; the reference-side feature cache is off (`ULVR_FEATURE_CACHE_GB=0`), so both do the same
-work. Each side runs twice after a warm-up, alternating, and the faster run counts. Prints frames
-per second of each and the ratio ours / theirs (>= 1.0: ours is no slower).
+equal, except where a library cannot load weights offline (pyiqa's and piq's DISTS download
+theirs): those run with random weights, for speed only, and their value column says so. The
+reference-side feature cache is off (`ULVR_FEATURE_CACHE_GB=0`), so both do the same work. Each
+side runs twice after a warm-up, alternating, and the faster run counts. Prints frames per
+second and seconds per frame of each, and the ratio ours / theirs (>= 1.0: ours is no slower),
+on the CPU it names.
 """
 
 from __future__ import annotations
@@ -61,7 +69,33 @@ def ours(name, output, chunks):
     return run
 
 rgb_chunks = ([FrameChunk(rgb_frames=ref)], [FrameChunk(rgb_frames=rec)])
-if case in ("lpips-alex", "dists"):
+if case in ("dists-pyiqa", "dists-piq", "dists-floor"):
+    import torchvision
+    if case == "dists-pyiqa":
+        from pyiqa.archs import dists_arch
+        dists_arch.models.vgg16 = lambda *a, **k: torchvision.models.vgg16(weights=None)
+        net = dists_arch.DISTS(pretrained=False).eval()
+        theirs_fn = lambda: net(unit(rec), unit(ref)).reshape(-1)
+    elif case == "dists-piq":
+        import piq.perceptual
+        piq.perceptual.vgg16 = lambda *a, **k: torchvision.models.vgg16(weights=None)
+        torch.hub.load_state_dict_from_url = lambda *a, **k: {
+            "alpha": torch.rand(1, 1475, 1, 1), "beta": torch.rand(1, 1475, 1, 1)}
+        net = piq.DISTS(reduction="none").eval()
+        theirs_fn = lambda: net(unit(rec), unit(ref)).reshape(-1)
+    else:
+        from benchmark.metrics.dists import load_dists
+        net = load_dists()
+        def theirs_fn():   # VGG16 of every frame of both videos, one frame a batch, no head
+            for frames in (ref, rec):
+                for i in range(len(frames)):
+                    net.forward_once(unit(frames[i:i + 1]))
+            return torch.full((len(ref),), float("nan"))
+    def theirs():
+        with torch.no_grad():
+            return theirs_fn().numpy()
+    mine = ours("dists", "dists", rgb_chunks)
+elif case in ("lpips-alex", "dists"):
     if case == "lpips-alex":
         from benchmark.metrics.lpips import load_lpips
         net = load_lpips("alex")
@@ -115,16 +149,21 @@ for _ in range(2):
         t = time.perf_counter()
         values[side] = np.asarray(fn(), dtype=np.float64).reshape(-1)
         times[side].append(time.perf_counter() - t)
-diff = float(np.max(np.abs(values["ours"] - values["theirs"])))
+diff = float(np.max(np.abs(values["ours"] - values["theirs"])))   # nan: not comparable
 print(json.dumps({"ours_fps": n / min(times["ours"]), "theirs_fps": n / min(times["theirs"]),
                   "max_abs_diff": diff, "frames": n}))
 """
 
 # case -> frames at (256x256, 1080p); FVD needs one 16-frame clip
-FRAMES = {"lpips-alex": (8, 2), "dists": (8, 2), "ms-ssim": (8, 4), "psnr": (8, 4),
-          "vmaf": (8, 4), "fvd": (16, 16)}
-THEIRS = {"lpips-alex": "lpips package", "dists": "DISTS_pytorch", "ms-ssim": "piq",
-          "psnr": "piq (RGB)", "vmaf": "ffmpeg libvmaf", "fvd": "batched I3D"}
+FRAMES = {"lpips-alex": (8, 2), "dists": (8, 2), "dists-pyiqa": (8, 2), "dists-piq": (8, 2),
+          "dists-floor": (8, 2), "ms-ssim": (8, 4), "psnr": (8, 4), "vmaf": (8, 4),
+          "fvd": (16, 16)}
+THEIRS = {"lpips-alex": "lpips package", "dists": "DISTS_pytorch",
+          "dists-pyiqa": "pyiqa DISTS (random weights)",
+          "dists-piq": "piq DISTS (random weights, resizes to 256)",
+          "dists-floor": "VGG16 forward_once alone", "ms-ssim": "piq", "psnr": "piq (RGB)",
+          "vmaf": "ffmpeg libvmaf", "fvd": "batched I3D"}
+COMPARABLE = {"dists-pyiqa": False, "dists-piq": False, "dists-floor": False}
 
 
 def main() -> None:
@@ -134,9 +173,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     env = {**os.environ, "ULVR_FEATURE_CACHE_GB": "0"}
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), "unknown CPU")
+    flags = open("/proc/cpuinfo").read()
+    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    print(f"CPU: {cpu} ({simd}), {args.threads} threads")
     print("| metric | theirs | size | frames | ours fps | theirs fps | ours/theirs "
-          "| max abs diff |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| ours s/frame | theirs s/frame | max abs diff |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes.split(","):
         w, h = (int(v) for v in size.split("x"))
         for case in args.cases.split(","):
@@ -145,12 +189,13 @@ def main() -> None:
                                   str(args.threads)], capture_output=True, text=True, env=env)
             if out.returncode:
                 print(f"| {case} | {THEIRS[case]} | {size} | {n} | failed: "
-                      f"{out.stderr.strip().splitlines()[-1]} |||")
+                      f"{out.stderr.strip().splitlines()[-1]} |||||")
                 continue
             r = json.loads(out.stdout.strip().splitlines()[-1])
+            diff = f"{r['max_abs_diff']:.2e}" if COMPARABLE.get(case, True) else "n/a"
             print(f"| {case} | {THEIRS[case]} | {size} | {n} | {r['ours_fps']:.2f} | "
                   f"{r['theirs_fps']:.2f} | {r['ours_fps'] / r['theirs_fps']:.2f} | "
-                  f"{r['max_abs_diff']:.2e} |", flush=True)
+                  f"{1 / r['ours_fps']:.2f} | {1 / r['theirs_fps']:.2f} | {diff} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -104,13 +104,26 @@ def test_hold_is_causal_and_refuses_missing_pictures():
         list(hold("ab", 3, 7))
 
 
-def test_vvenc_qpa_option_is_off_the_job_key_by_default():
-    """VVenC's perceptual QPA stays on by default (same job keys as before); qpa=false passes
-    -qpa 0 and is part of the configuration."""
+def test_vvenc_defaults_to_the_ctc_configuration_and_keeps_the_old_one_reachable():
+    """VVenC runs as PSNR comparisons configure it (QPA off, preset medium), every record's
+    configuration says so, and the old default (faster, QPA on) is two options away."""
     from benchmark.protocol import create_method
 
-    default, off = create_method("vvenc"), create_method("vvenc", qpa=False)
-    assert "qpa" not in default.config() and off.config()["qpa"] is False
-    assert "-qpa" not in default.encoder_args(37, 25.0)
-    assert off.encoder_args(37, 25.0)[4:6] == ["-qpa", "0"]
-    assert default.config_hash() != off.config_hash()
+    default = create_method("vvenc")
+    old = create_method("vvenc", qpa=True, preset="faster")
+    assert default.config()["qpa"] is False and default.config()["preset"] == "medium"
+    assert default.encoder_args(37, 25.0)[:6] == ["-preset", "medium", "-qp", "37", "-qpa", "0"]
+    assert old.encoder_args(37, 25.0)[:6] == ["-preset", "faster", "-qp", "37", "-qpa", "1"]
+    assert old.config()["qpa"] is True and default.config_hash() != old.config_hash()
+
+
+def test_svtav1_defaults_to_preset_4_and_a_numeric_preset_option_is_a_name():
+    """svtav1 runs at the preset chosen by measurement (4); `--option svtav1.preset=8` (which
+    parses as a number) gives the old default, with the same job key as the string '8'."""
+    from benchmark.protocol import create_method
+
+    default, old = create_method("svtav1"), create_method("svtav1", preset=8)
+    assert default.config()["preset"] == "4" and default.encoder_args(63, 25.0)[:2] == \
+        ["-preset", "4"]
+    assert old.encoder_args(63, 25.0)[:2] == ["-preset", "8"]
+    assert old.config_hash() == create_method("svtav1", preset="8").config_hash()

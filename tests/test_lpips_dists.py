@@ -3,6 +3,7 @@ checkpoint arrays (float64), DISTS_pytorch's own model, and the lpips package's 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -245,12 +246,31 @@ def test_dists_matches_dists_pytorch(monkeypatch: pytest.MonkeyPatch, frames: np
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-5)
 
 
-def test_dists_resizes_large_frames_as_the_authors_script(monkeypatch: pytest.MonkeyPatch,
-                                                           frames: np.ndarray,
-                                                           distorted: np.ndarray) -> None:
-    """Frames with a shorter side over 256 are scored as DISTS_pt.prepare_image(resize=True)
-    prepares them (PIL images resized to a shorter side of 256), portrait and landscape;
-    smaller ones as they are."""
+def test_dists_keeps_large_frames_at_their_size(monkeypatch: pytest.MonkeyPatch,
+                                                frames: np.ndarray,
+                                                distorted: np.ndarray) -> None:
+    """The default `dists` scores frames over 256 px as DISTS_pytorch's module does on the
+    full tensors (pyiqa, piq and papers): no resize, portrait and landscape."""
+    checkpoint("vgg")
+    model = reference_dists_model(monkeypatch)
+    for layout in (lambda f: f, lambda f: f.transpose(0, 2, 1, 3)):   # 288x352, 352x288
+        a = np.ascontiguousarray(layout(frames[:2].repeat(2, axis=1).repeat(2, axis=2)))
+        b = np.ascontiguousarray(layout(distorted[:2].repeat(2, axis=1).repeat(2, axis=2)))
+        x = torch.from_numpy(a).permute(0, 3, 1, 2).float() / 255
+        y = torch.from_numpy(b).permute(0, 3, 1, 2).float() / 255
+        with torch.no_grad():
+            reference = model(x, y).numpy()
+        np.testing.assert_allclose(dists_metric.shared_score()(a, b), reference, rtol=0,
+                                   atol=1e-5)
+    assert "no resize" in create_metric("dists").protocol()["input"]
+
+
+def test_dists_r256_resizes_large_frames_as_the_authors_script(monkeypatch: pytest.MonkeyPatch,
+                                                                frames: np.ndarray,
+                                                                distorted: np.ndarray) -> None:
+    """`dists-r256` scores frames with a shorter side over 256 as DISTS_pt.prepare_image(
+    resize=True) prepares them (PIL images resized to a shorter side of 256), portrait and
+    landscape; smaller ones as they are. It is its own output, never `dists`."""
     import DISTS_pytorch.DISTS_pt as dists_pt
     from PIL import Image
 
@@ -264,10 +284,55 @@ def test_dists_resizes_large_frames_as_the_authors_script(monkeypatch: pytest.Mo
                                dists_pt.prepare_image(Image.fromarray(y), resize=True)).item()
                          for x, y in zip(a, b, strict=True)]
         assert min(dists_metric.authors_scale(a).shape[1:3]) == 256
-        np.testing.assert_allclose(dists_metric.shared_score()(a, b), reference, rtol=0,
-                                   atol=1e-5)
+        np.testing.assert_allclose(dists_metric.shared_score(resize=True)(a, b), reference,
+                                   rtol=0, atol=1e-5)
+        result = evaluate([FrameChunk(rgb_frames=a)], [FrameChunk(rgb_frames=b)],
+                          [create_metric("dists-r256")])["dists-r256"]
+        assert set(result.values) == {"dists-r256"}
+        np.testing.assert_allclose(result.per_frame["dists-r256"], reference, rtol=0, atol=1e-5)
     assert dists_metric.authors_scale(frames) is frames or \
         np.array_equal(dists_metric.authors_scale(frames), frames)
+
+
+# pyiqa's calibration pairs (TID2013-style 512x384 BMPs) and the official values pyiqa
+# publishes for them (ResultsCalibra/results_official.csv), fetched by `make calibration`
+CALIBRATION = Path(sys.prefix) / "share" / "pyiqa-calibration" / "ResultsCalibra"
+
+
+def calibration_pairs() -> tuple[list[str], np.ndarray, np.ndarray, dict[str, list[float]]]:
+    """(names, reference frames, distorted frames, official values by metric) of pyiqa's
+    calibration set; a clear failure (never a skip) when `make calibration` has not run."""
+    import csv
+
+    from PIL import Image
+
+    official = CALIBRATION / "results_official.csv"
+    assert official.exists(), (f"{official} is missing: run `make calibration` (make test runs "
+                               "it), which takes pyiqa's sdist from the package index")
+    with open(official, newline="") as fh:
+        rows = list(csv.reader(fh))
+    names = rows[0][1:]
+    values = {row[0]: [float(v) for v in row[1:]] for row in rows[1:]}
+
+    def load(folder: str) -> np.ndarray:
+        return np.stack([np.asarray(Image.open(CALIBRATION / folder / n).convert("RGB"))
+                         for n in names])
+
+    return names, load("ref_dir"), load("dist_dir"), values
+
+
+def test_dists_and_lpips_agree_with_pyiqa_official_values_at_512x384() -> None:
+    """At a size over 256 px, `dists` and `lpips-alex` give pyiqa's official values (DISTS
+    0.4742 on I03, with the resize it was 0.4353) to the 4 digits published."""
+    checkpoint("vgg")
+    checkpoint("alex")
+    names, ref, dist, official = calibration_pairs()
+    assert ref.shape[1:3] == (384, 512) and len(names) == 5
+    for metric, row in (("dists", "dists"), ("lpips-alex", "lpips")):
+        result = evaluate([FrameChunk(rgb_frames=ref)], [FrameChunk(rgb_frames=dist)],
+                          [create_metric(metric)])[metric]
+        np.testing.assert_allclose(result.per_frame[metric], official[row], rtol=0, atol=5e-4,
+                                   err_msg=f"{metric} on {names}")
 
 
 def test_dists_identity_metric_and_order(frames: np.ndarray, distorted: np.ndarray) -> None:

@@ -3,6 +3,8 @@ total or payload rate; the entries a report compares, loaded once from a store."
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pandas as pd
 
 from benchmark.analysis.comparisons import (
@@ -11,7 +13,7 @@ from benchmark.analysis.comparisons import (
 from benchmark.analysis.entries import Entries, resolve
 from benchmark.core.errors import UlvrError
 from benchmark.data.store import STATUS_OK, ResultStore
-from benchmark.metrics.table import lower_is_better, table_outputs
+from benchmark.metrics.table import METRICS, lower_is_better, table_outputs
 
 RATE_COLUMNS = ("bpp", "kbps")
 
@@ -68,4 +70,27 @@ def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list
     if len(versions) > 1 and not force:
         raise UlvrError(f"'{store.root}' mixes results of harness versions {', '.join(versions)}:"
                         " re-run them with one version, or pass --force to report them together")
+    if not force:
+        check_pooled_protocols(records)
     return resolve(frame, records), records
+
+
+def check_pooled_protocols(records: list[dict]) -> None:
+    """Refuse to pool values of one metric computed under different protocols into one column
+    (e.g. DISTS at full size and resized to 256): per dataset, every ok record of a metric must
+    share its protocol, apart from the entries that describe one record's input."""
+    seen: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for record in records:
+        if record.get("status") != STATUS_OK:
+            continue
+        for name, protocol in record.get("metric_protocols", {}).items():
+            ignored = {"clips", *(METRICS[name].record_keys if name in METRICS else ())}
+            text = ", ".join(f"{k}={v}" for k, v in sorted(protocol.items()) if k not in ignored)
+            seen[(record.get("dataset", ""), name)][text] += 1
+    for (dataset, name), texts in sorted(seen.items()):
+        if len(texts) > 1:
+            counts = "; ".join(f"{n} record(s) with {text}" for text, n in sorted(texts.items()))
+            raise UlvrError(f"metric '{name}' on dataset '{dataset}' was computed under "
+                            f"{len(texts)} protocols, which one column must not pool ({counts}):"
+                            " re-run the older jobs (ulvr run ... --force), report the stores "
+                            "apart, or pass --force to report them together anyway")

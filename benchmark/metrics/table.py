@@ -29,6 +29,9 @@ class MetricSpec:
     table_outputs: tuple[str, ...] | None = None  # outputs shown in RD tables (None: all)
     default: bool = False          # in the default metric set (`--metrics default`, make demo)
     gpu: bool = False              # computes with torch on --device: a GPU job under cuda
+    # protocol entries that describe one record's input, not the metric (they may differ within
+    # a column): e.g. whether PSNR-YUV compared native planes or planes via RGB
+    record_keys: tuple[str, ...] = ()
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -41,13 +44,14 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                ("psnr-rgb", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv"), False,
                "PSNR on RGB and Y/U/V; YUV weighted 6:1:1; mean of per-frame values",
                colour="yuv", tolerance=0.05, table_outputs=("psnr-rgb", "psnr-yuv"),
+               record_keys=("yuv_reference",),
                default=True),
     MetricSpec("ms-ssim", "benchmark.metrics.msssim", ("ms-ssim",), False,
                "multi-scale SSIM on 8-bit RGB (scales fixed per dataset, recorded)",
                tolerance=0.001, default=True, gpu=True),
     MetricSpec("vmaf", "benchmark.metrics.vmaf", ("vmaf",), False,
                "VMAF (libvmaf in ffmpeg, vmaf_v0.6.1) on YUV planes (RGB-only output: via RGB)",
-               colour="yuv", tolerance=0.5, default=True),
+               colour="yuv", tolerance=0.5, default=True, record_keys=("yuv_reference",)),
     MetricSpec("lpips-alex", "benchmark.metrics.lpips", ("lpips-alex",), True,
                "LPIPS v0.1, AlexNet backbone; mean of per-frame values",
                tolerance=0.005, default=True, gpu=True),
@@ -55,8 +59,11 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                "LPIPS v0.1, VGG16 backbone; mean of per-frame values", tolerance=0.005,
                gpu=True),
     MetricSpec("dists", "benchmark.metrics.dists", ("dists",), True,
-               "DISTS (VGG16 structure and texture similarity); mean of per-frame values",
-               tolerance=0.005, default=True, gpu=True),
+               "DISTS (VGG16 structure and texture similarity) at the frame's size, as pyiqa "
+               "and piq; mean of per-frame values", tolerance=0.005, default=True, gpu=True),
+    MetricSpec("dists-r256", "benchmark.metrics.dists", ("dists-r256",), True,
+               "DISTS as the authors' script: shorter side over 256 resized to 256 first; "
+               "not comparable with dists above 256 px", tolerance=0.005, gpu=True),
     MetricSpec("fvd", "benchmark.metrics.fvd", ("fvd", "kvd"), True,
                "FVD and KVD on I3D K400 logits of 16-frame clips, pooled per method x rate",
                set_level=True, tolerance=0.02, relative_tolerance=True, default=True,
