@@ -73,7 +73,8 @@ if case in ("dists-pyiqa", "dists-piq", "dists-floor"):
     import torchvision
     if case == "dists-pyiqa":
         from pyiqa.archs import dists_arch
-        dists_arch.models.vgg16 = lambda *a, **k: torchvision.models.vgg16(weights=None)
+        untrained = torchvision.models.vgg16   # dists_arch.models is torchvision.models
+        dists_arch.models.vgg16 = lambda *a, **k: untrained(weights=None)
         net = dists_arch.DISTS(pretrained=False).eval()
         theirs_fn = lambda: net(unit(rec), unit(ref)).reshape(-1)
     elif case == "dists-piq":
@@ -154,7 +155,7 @@ print(json.dumps({"ours_fps": n / min(times["ours"]), "theirs_fps": n / min(time
                   "max_abs_diff": diff, "frames": n}))
 """
 
-# case -> frames at (256x256, 1080p); FVD needs one 16-frame clip
+# case -> frames at (below 720p, 720p and up); FVD needs one 16-frame clip
 FRAMES = {"lpips-alex": (8, 2), "dists": (8, 2), "dists-pyiqa": (8, 2), "dists-piq": (8, 2),
           "dists-floor": (8, 2), "ms-ssim": (8, 4), "psnr": (8, 4), "vmaf": (8, 4),
           "fvd": (16, 16)}
@@ -184,7 +185,7 @@ def main() -> None:
     for size in args.sizes.split(","):
         w, h = (int(v) for v in size.split("x"))
         for case in args.cases.split(","):
-            n = FRAMES[case][0 if w * h < 1e6 else 1]
+            n = FRAMES[case][0 if w * h < 9e5 else 1]   # 720p and up: the HD count
             out = subprocess.run([sys.executable, "-c", WORKER, case, str(w), str(h), str(n),
                                   str(args.threads)], capture_output=True, text=True, env=env)
             if out.returncode:
