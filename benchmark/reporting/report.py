@@ -155,6 +155,13 @@ def _best(values: pd.Series, metric: str) -> float:
     return float(finite.min() if lower_is_better(metric) else finite.max())
 
 
+def _write_md_tex(stem: Path, md: list[str], tex: list[str], foot: list[str]) -> None:
+    """STEM.md (the tables, then each footer note) and STEM.tex (the notes as comments first)."""
+    stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
+    stem.with_suffix(".tex").write_text(
+        "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
+
+
 def write_matched(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]:
     """matched_rate_<dataset>.{md,csv,tex} (entries x target bpp, one table per metric, each
     cell with its sequence coverage, best per column in bold) and _per_sequence.csv."""
@@ -181,10 +188,7 @@ def write_matched(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]:
            "Per-sequence metrics: interpolated per sequence, frame-weighted mean only when every"
            " sequence covers the target. Set metrics (FVD, KVD): on the dataset-level front "
            f"(1/1: covered). Best per column in bold. {FOOTER[comp.options.front]}")
-    foot = [how, *notes]
-    stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
-    stem.with_suffix(".tex").write_text(
-        "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
+    _write_md_tex(stem, md, tex, [how, *notes])
     long.rename(columns={"entry": "method"}).to_csv(stem.with_suffix(".csv"), index=False)
     per_seq_path = stem.parent / f"{stem.name}_per_sequence.csv"
     comp.fixed_sequences.rename(columns={"entry": "method"}).to_csv(per_seq_path, index=False)
@@ -240,10 +244,7 @@ def write_proposed(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]
            "frame-weighted mean over sequences when every sequence is covered, else `-- "
            "(k/n)`. Set metrics (FVD, KVD): on dataset-level fronts at the mean bpp. Best per "
            f"column in bold. {FOOTER[comp.options.front]}")
-    foot = [how, *notes]
-    stem.with_suffix(".md").write_text("".join(md) + "".join(f"\n{n}\n" for n in foot))
-    stem.with_suffix(".tex").write_text(
-        "".join(f"% {line}\n" for n in foot for line in n.splitlines()) + "".join(tex))
+    _write_md_tex(stem, md, tex, [how, *notes])
     comp.at_proposed.to_csv(stem.with_suffix(".csv"), index=False)
     return [stem.with_suffix(".md"), stem.with_suffix(".csv"), stem.with_suffix(".tex")]
 
