@@ -213,3 +213,40 @@ def test_compare_feeds_page_and_report_alike(tmp_path):
     assert data["datasets"]["toy"]["proposed"] == comp.proposed == "ours"
     assert view["headline"] == headline(comp)
     assert data["datasets"]["toy"]["entries"]["lowres-bicubic"]["role"] == "receiver"
+
+
+def test_one_column_never_pools_two_protocols_of_a_metric(tmp_path, capsys):
+    """DISTS at the frame's size and DISTS resized to 256 (the same output name in records made
+    before and after the change) may not share a column: `ulvr report` stops with one line
+    naming both protocols (exit 2), `--force` reports them with the footer saying so; PSNR's
+    per-record `yuv_reference` is not a protocol difference."""
+    from benchmark.analysis.rd import check_pooled_protocols
+    from benchmark.cli import main
+    from benchmark.core.errors import UlvrError
+    from benchmark.reporting.notes import provenance_note
+    from tests.synthetic_store import record, write_store
+
+    full = {"input": "RGB x/255 in [0, 1] at the frame's size (no resize)"}
+    resized = {"input": "RGB x/255 in [0, 1], shorter side over 256 resized to 256"}
+    records = []
+    for i, (method, proto) in enumerate((("x", full), ("y", resized))):
+        for sequence in ("a", "b"):
+            for j, bpp in enumerate((0.01, 0.02, 0.04)):
+                rec = record(method, sequence, f"p{j}", bpp, {"dists": 0.3 - 0.05 * j + i / 10,
+                                                              "psnr-rgb": 30.0 + j})
+                rec["metric_protocols"] = {"dists": proto, "psnr": {
+                    "yuv_reference": "native" if method == "x" else "via-rgb"}}
+                records.append(rec)
+    with pytest.raises(UlvrError, match=r"metric 'dists' on dataset 'toy' was computed under 2 "
+                                        r"protocols.*6 record\(s\) with input=RGB x/255"):
+        check_pooled_protocols(records)
+    check_pooled_protocols([r for r in records if r["method"] == "x"])   # one protocol: fine
+    note = provenance_note(records)
+    assert "protocol dists (2 distinct protocols pooled)" in note
+    assert "protocol psnr (one protocol; entries that describe each record's input differ)" \
+        in note
+    store = write_store(tmp_path / "store", records)
+    assert main(["report", str(store.root), "--output", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "which one column must not pool" in err
+    assert main(["report", str(store.root), "--output", str(tmp_path / "r"), "--force"]) == 0

@@ -75,6 +75,13 @@ def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list
     return resolve(frame, records), records
 
 
+def protocol_key(name: str, protocol: dict) -> str:
+    """What must be equal for values of metric `name` to share a column: its protocol without
+    the clip count and the entries that describe one record's input (the table's record_keys)."""
+    ignored = {"clips", *(METRICS[name].record_keys if name in METRICS else ())}
+    return ", ".join(f"{k}={v}" for k, v in sorted(protocol.items()) if k not in ignored)
+
+
 def check_pooled_protocols(records: list[dict]) -> None:
     """Refuse to pool values of one metric computed under different protocols into one column
     (e.g. DISTS at full size and resized to 256): per dataset, every ok record of a metric must
@@ -84,9 +91,7 @@ def check_pooled_protocols(records: list[dict]) -> None:
         if record.get("status") != STATUS_OK:
             continue
         for name, protocol in record.get("metric_protocols", {}).items():
-            ignored = {"clips", *(METRICS[name].record_keys if name in METRICS else ())}
-            text = ", ".join(f"{k}={v}" for k, v in sorted(protocol.items()) if k not in ignored)
-            seen[(record.get("dataset", ""), name)][text] += 1
+            seen[(record.get("dataset", ""), name)][protocol_key(name, protocol)] += 1
     for (dataset, name), texts in sorted(seen.items()):
         if len(texts) > 1:
             counts = "; ".join(f"{n} record(s) with {text}" for text, n in sorted(texts.items()))

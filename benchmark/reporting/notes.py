@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.analysis.entries import Entries
+from benchmark.analysis.rd import protocol_key
 from benchmark.data.store import STATUS_OK
 
 
@@ -73,7 +74,14 @@ def provenance_note(records: list[dict]) -> str:
     prov = provenance(records)
     lines = ["Provenance:"]
     lines += [f"- {k}: {'; '.join(v)}" for k, v in prov["versions"].items()]
+    kinds: dict[str, set[str]] = {}
+    for record in records:
+        for name, proto in record.get("metric_protocols", {}).items():
+            kinds.setdefault(name, set()).add(protocol_key(name, proto))
     for name, distinct in prov["protocols"].items():
-        tag = f" ({len(distinct)} distinct protocols pooled)" if len(distinct) > 1 else ""
+        pooled = len(kinds.get(name, ()))
+        tag = (f" ({pooled} distinct protocols pooled)" if pooled > 1 else
+               " (one protocol; entries that describe each record's input differ)"
+               if len(distinct) > 1 else "")
         lines += [f"- protocol {name}{tag}: {v}" for v in distinct]
     return "\n".join(lines)
