@@ -83,8 +83,11 @@ demo-full:
 # the native-resolution set (datasets/embedded-native.yaml: 1280x720 and 640x272) with the
 # `native` suite, written to results/embedded-native: what results/reference/embedded-native
 # holds (its records/); 103 min on 2 cores, measured in one run (docs/datasets.md)
+# The feature cache holds every clip's reference features (DISTS's VGG16 at 1280x720: 460 MB a
+# frame, 15 GB for bigbuckbunny), so each is computed once per clip, not once per job.
+NATIVE_CACHE_GB ?= 24
 native:
-	$(MAKE) demo DATASET=embedded-native SUITE=native
+	ULVR_FEATURE_CACHE_GB=$(NATIVE_CACHE_GB) $(MAKE) demo DATASET=embedded-native SUITE=native
 
 lint: install
 	$(BIN)/ruff check .
