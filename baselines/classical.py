@@ -87,6 +87,9 @@ class FfmpegCodec(Method):
     min_size = 2            # ... and up to at least this (x265 refuses pictures under 16x16)
     default_points: list[Point] = []
     version_pattern = ""    # regex on the encoder's log that captures its version
+    # the elementary stream, and its VPS/SPS/PPS (sequence header) when sent out of band
+    stream_names = ("video", "parameter_sets")
+    parameter_set_streams = ("parameter_sets",)
 
     def __init__(self, structure: str = "ld", preset: str | None = None,
                  rate_points: list[Point] | None = None,

@@ -1,5 +1,5 @@
-"""Cost of decoder isolation: the same jobs run with `--isolation process` (the default: the
-decoder in a spawned worker, with Landlock where the kernel has it) and `--isolation none`,
+"""Cost of the sandbox: the same jobs run with `--isolation process` (the default: encoder and
+decoder each in a sandboxed worker, benchmark.execution.sandbox) and `--isolation none`,
 alternating, in one run of this script; prints the summed job time of each and the overhead.
 Target: under 3% of the demo's job time. The methods default to one point of each kind of
 decoder the demo runs (classical, neural, the proposed receivers) on the demo's three clips

@@ -126,6 +126,30 @@ def test_matched_table_marks_best_proposed_and_warnings(driver, page):
     assert console_errors(driver) == []
 
 
+def test_headline_block_ranked_rows_one_rule_marks_and_provenance(driver, page):
+    """The headline sits at the top of the dataset; the proposed-rates rows are ranked (the
+    proposed entry first, then by value); marks are the report's (one rule); a receiver's
+    kind says whose streams it decodes; provenance is a table."""
+    _open(driver, page)
+    block = driver.find_element("css selector", "section[data-dataset=toy] .headline")
+    section = driver.find_element("css selector", "section[data-dataset=toy]")
+    assert section.find_elements("css selector", "div, h3, table")[0] == block
+    assert "ours at" in block.text and "lpips-alex (lower better)" in block.text
+    assert "caveat: 2 clips (fewer than 5)" in block.text
+    order = _rows(driver, "proposed")
+    assert order[0] == "ours" and order[1] == "teacher" and order[-1] == "gen"   # lpips-alex
+    marked = {b.find_element("xpath", "..").get_attribute("data-entry")
+              for b in driver.find_elements("css selector", "table[data-table=proposed] td.best")}
+    assert marked == {"teacher"}
+    kind = driver.find_element("css selector",
+                               "table[data-table=proposed] tr[data-entry=teacher] td:nth-child(2)")
+    assert kind.text == "receiver of ours's streams"
+    assert not driver.find_elements("css selector", "table[data-table=rd] td.best")
+    rows = driver.find_elements("css selector", "table#provenance tbody tr")
+    assert rows and any("ulvr-bench" in r.text for r in rows)
+    assert console_errors(driver) == []
+
+
 def test_clicking_a_column_header_reorders_the_rows(driver, page):
     _open(driver, page)
 

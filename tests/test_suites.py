@@ -102,3 +102,17 @@ def test_committed_native_reference_holds_the_whole_suite() -> None:
     assert frame[per_job].notna().all().all()
     student = frame[frame["method"] == "causal-diffusion"]
     assert (student.groupby("sequence")["bpp"].min() < 0.0003).all()
+
+
+def test_suite_time_counts_a_resumed_run_without_its_pause():
+    """`make native` may be interrupted and resumed: its wall time is the time during which
+    a job ran, not the span across the pause."""
+    from perf.suite_time import busy_seconds, summarise
+
+    assert busy_seconds([(0, 10), (5, 15), (100, 130)]) == 45
+    assert busy_seconds([(0, 10), (2, 3)]) == 10
+    records = [{"status": "ok", "method": "m", "created": created, "timings": {"job_s": 600.0}}
+               for created in ("2026-01-01T00:00:00+0000", "2026-01-01T00:05:00+0000",
+                               "2026-01-02T00:00:00+0000")]
+    summary = summarise(records)
+    assert summary["wall_s"] == 1500 and summary["span_s"] == 86400 + 600

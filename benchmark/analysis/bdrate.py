@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.analysis.fronts import DEFAULT_FRONT, check_front, front_points
+from benchmark.analysis.uncertainty import bootstrap_ci
 from benchmark.core.errors import UlvrError
 from benchmark.metrics.table import lower_is_better
 
@@ -220,6 +221,14 @@ def summarise_cells(cells: pd.DataFrame, anchor: str, metrics: list[str],
                 continue
             row[f"BD-rate {metric} (%)"], note_r = _mean(own, "bd_rate", f"BD-rate {metric}")
             row[f"BD-{metric}"], note_m = _mean(own, "bd_metric", f"BD-{metric}")
+            # the spread over sequences: a bootstrap 95% interval of the mean, and the count
+            # of sequences on which the entry beats the anchor
+            for column, value in ((f"BD-rate {metric}", "bd_rate"), (f"BD-{metric}", "bd_metric")):
+                values = own[value].to_numpy(float)
+                row[f"{column} CI95 low"], row[f"{column} CI95 high"] = bootstrap_ci(values)
+            better = own["bd_rate"].to_numpy(float)
+            row[f"BD-rate {metric} wins"] = (f"{int((better < 0).sum())}/{len(better)}"
+                                             if np.isfinite(better).all() else "")
             row[f"BD-rate {metric} interval"] = _interval(own, "quality_low", "quality_high")
             row[f"BD-rate {metric} share (%)"] = 100 * float(own["quality_share"].min())
             row[f"BD-{metric} interval ({rate_col})"] = _interval(own, "rate_low", "rate_high")

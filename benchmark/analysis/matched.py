@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from benchmark.analysis.uncertainty import bootstrap_ci
+
 if TYPE_CHECKING:   # pandas and scipy load with the first table, not on `ulvr run`'s path
     import pandas as pd
 
@@ -123,7 +125,17 @@ def wide(long: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 PROPOSED_COLUMNS = ["dataset", "sequence", "proposed_rate_point", "bpp", "entry", "metric",
-                    "value", "covered", "sequences"]
+                    "value", "covered", "sequences", "run", "ci_low", "ci_high"]
+
+
+def not_run(part: pd.DataFrame, proposed: str) -> set[tuple[str, str]]:
+    """(entry, proposed rate point) pairs where an entry that runs on the proposed method's
+    rate points (its receivers: the same labels) has no record: `not run` there, as opposed
+    to a rival whose front does not reach the rate (no overlap)."""
+    labels = {entry: set(g["rate_point"]) for entry, g in part.groupby("entry")}
+    own = labels.get(proposed, set())
+    return {(entry, rp) for entry, have in labels.items() if entry != proposed and have & own
+            for rp in own - have}
 
 
 def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metrics: list[str],
@@ -140,6 +152,7 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
     for dataset, part in frame.groupby("dataset"):
         own = part[part["entry"] == proposed]
         n = part["sequence"].nunique()
+        missing = not_run(part, proposed)
         seq_rows = []
         for r in own.to_dict("records"):
             at = np.array([r["bpp"]])
@@ -154,16 +167,21 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
                                      "entry": entry, "metric": metric, "value": value,
                                      "frames": int(r["frames"])})
         seq_long = _frame(seq_rows, [*PROPOSED_COLUMNS[:7], "frames"])
-        rows += [{**s, "covered": int(np.isfinite(s["value"])), "sequences": 1}
+        rows += [{**s, "covered": int(np.isfinite(s["value"])), "sequences": 1,
+                  "run": (s["entry"], s["proposed_rate_point"]) not in missing,
+                  "ci_low": np.nan, "ci_high": np.nan}
                  for s in seq_long.drop(columns="frames").to_dict("records")]
         mean_bpp = {rp: float((g["bpp"] * g["frames"]).sum() / g["frames"].sum())
                     for rp, g in own.groupby("rate_point")}
         for (rp, entry, metric), g in seq_long.groupby(["proposed_rate_point", "entry",
                                                         "metric"]):
             value, covered = _weighted(g["value"], g["frames"], n)
+            low, high = bootstrap_ci(g["value"].to_numpy(float), g["frames"].to_numpy(float)) \
+                if covered == n else (np.nan, np.nan)
             rows.append({"dataset": dataset, "sequence": "mean", "proposed_rate_point": rp,
                          "bpp": mean_bpp[rp], "entry": entry, "metric": metric,
-                         "value": value, "covered": covered, "sequences": n})
+                         "value": value, "covered": covered, "sequences": n,
+                         "run": (entry, rp) not in missing, "ci_low": low, "ci_high": high})
         set_rd = rd[rd["dataset"] == dataset] if "dataset" in rd else rd
         mine = set_rd[set_rd["method"] == proposed]
         for r in mine.to_dict("records"):
@@ -176,5 +194,7 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
                     rows.append({"dataset": dataset, "sequence": "mean",
                                  "proposed_rate_point": r["rate_point"], "bpp": r["bpp"],
                                  "entry": entry, "metric": metric, "value": value,
-                                 "covered": int(np.isfinite(value)), "sequences": 1})
+                                 "covered": int(np.isfinite(value)), "sequences": 1,
+                                 "run": (entry, r["rate_point"]) not in missing,
+                                 "ci_low": np.nan, "ci_high": np.nan})
     return _frame(rows, PROPOSED_COLUMNS)

@@ -105,6 +105,17 @@ def _compare_rows(ref: pd.DataFrame, cand: pd.DataFrame, keys: list[str], metric
     return rows
 
 
+def tampered_rows(records: list[dict], who: str) -> list[dict]:
+    """A regression row per record changed after it was written (its digest does not match):
+    its numbers are not the harness's."""
+    return [{"dataset": r.get("dataset"), "sequence": r.get("sequence"),
+             "method": r.get("method"), "rate_point": (r.get("rate_point") or {}).get("label"),
+             "metric": "(record)", "reference": None, "candidate": None, "delta": None,
+             "tolerance": None, "regression": True,
+             "why": f"{who} record changed after it was written (digest mismatch)"}
+            for r in records if r.get("tampered")]
+
+
 def compare(reference: ResultStore, candidate: ResultStore,
             tolerances: dict[str, tuple[float, bool]], methods: list[str] | None = None,
             subset: bool = False) -> pd.DataFrame:
@@ -123,7 +134,8 @@ def compare(reference: ResultStore, candidate: ResultStore,
                  (r.get("rate_point") or {}).get("label")) for r in cand_records}
         ref = ref[[tuple(k) in held for k in ref[KEYS].itertuples(index=False)]]
     per_job = [m for m in tolerances if m in ref.columns and m in cand.columns]
-    rows = _compare_rows(ref, cand, KEYS, per_job, tolerances)
+    rows = _compare_rows(ref, cand, KEYS, per_job, tolerances) + \
+        tampered_rows(ref_records, "reference") + tampered_rows(cand_records, "candidate")
     ref_set = fvd_table(ref_records, ref.assign(entry=ref["method"]))
     if len(ref_set):
         # pool the candidate over the reference's sequences only: the same clips on both sides

@@ -51,6 +51,7 @@ nonnegative_int = bounded(int, "a whole number", 0)             # e.g. --retries
 
 
 positive_float = bounded(float, "a number", 0, strict=True)   # a time in seconds
+nonnegative_float = bounded(float, "a number", 0)   # a size, 0 for none
 
 
 def executor_from_args(args: argparse.Namespace):

@@ -12,6 +12,7 @@ from benchmark.cli.common import (
     add_command,
     bpp_list,
     csv_list,
+    positive_int,
 )
 from benchmark.core.errors import UlvrError
 
@@ -69,7 +70,7 @@ def _report_options(args: argparse.Namespace) -> object:
     return Options(anchors=tuple(csv_list(args.anchor)), front=check_front(args.front),
                    bd_method=args.bd_method, bd_mode=args.bd_mode, min_overlap=args.min_overlap,
                    bd_range=parse_range(args.bd_range), targets=tuple(args.targets),
-                   proposed=args.proposed, x_axis=args.x_axis)
+                   proposed=args.proposed, x_axis=args.x_axis, digits=args.digits)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -157,6 +158,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         help="flag FVD values from fewer clips than this as unreliable")
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
+    report.add_argument("--digits", type=positive_int, default=3,
+                        help="significant figures in the paper-ready LaTeX (paper_*.tex; "
+                        "default 3)")
     report.add_argument("--html", action="store_true", help="also write the leaderboard page")
     report.add_argument("--study", metavar="DIR", help="scored subjective study the page shows "
                         "(default: RESULTS/study when it holds study_summary.json)")

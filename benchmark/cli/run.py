@@ -17,6 +17,7 @@ from benchmark.cli.common import (
     dotted_options,
     executor_from_args,
     methods_and_points,
+    nonnegative_float,
     nonnegative_int,
     parse_metric_names,
     positive_float,
@@ -28,6 +29,7 @@ from benchmark.cli.report import (
     _study,
 )
 from benchmark.core.errors import UlvrError
+from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.suites import SUITES
 
 
@@ -62,9 +64,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                  rate_points=points[name], device=args.device,
                                  metric_options=metric_options,
                                  dataset_sequences=list(whole.sequences),
-                                 isolation=args.isolation)]
+                                 isolation=args.isolation, memory_gb=args.job_memory)]
     # reference-side features (benchmark.core.featcache) live beside the store unless set elsewhere
-    with cache_beside(store.feature_cache_dir):
+    with store.lock(), cache_beside(store.feature_cache_dir):
         summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
                            executor=executor)
     print(f"{summary.total} jobs: {summary.skipped} already done, {summary.ok} ran ok, "
@@ -78,11 +80,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         summary_lines: list[str] = []
         files = _beside_page(store, report_dir / "index.html", {"study": _study(args.out)},
                              lambda: write_report(store, report_dir, summary=summary_lines))
-        _print_summary(summary_lines)
         print(f"\nresults store: {store.records_dir}\ntables and plots: {report_dir} "
-              f"({len(files)} files: rd_table_*, bd_table_*, matched_*, rd_*.png)\n"
-              f"leaderboard page: {report_dir / 'index.html'}; open it with\n"
+              f"({len(files)} files: headline.md, rd_table_*, bd_table_*, matched_*, "
+              f"rd_*.png)\nleaderboard page: {report_dir / 'index.html'}; open it with\n"
               f"  python3 -m webbrowser -t {(report_dir / 'index.html').resolve().as_uri()}")
+        _print_summary(summary_lines)   # last: the first thing a reader sees
     return summary.exit_code
 
 
@@ -150,9 +152,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--retries", type=nonnegative_int, help="ray: re-runs of a task whose "
                      "worker died (default 2); a job that fails by itself is never retried")
     run.add_argument("--isolation", choices=("process", "none"), default="process",
-                     help="where decoders run: process (default: a separate worker process "
-                     "on the stream files alone, with Landlock where the kernel has it) or "
-                     "none (in the job's process, for debugging; records and report say so)")
+                     help="where encoders and decoders run: process (default: each in a "
+                     "sandboxed worker, the decoder on copies of the stream files alone; "
+                     "docs/methods.md) or none (in the job's process, for debugging; records "
+                     "and report say so)")
+    run.add_argument("--job-memory", type=nonnegative_float, metavar="GB",
+                     default=DEFAULT_MEMORY_GB,
+                     help="address space each sandboxed encoder and decoder may use, in GiB "
+                     f"(default {DEFAULT_MEMORY_GB:g}; 0: no limit); a worker that needs more "
+                     "fails its job and the run goes on; recorded in every record")
     run.add_argument("--timeout", type=positive_float, metavar="SECONDS",
                      help="stop a job after this long and record it as failed")
     run.add_argument("--store-on-workers", action="store_true",

@@ -19,6 +19,7 @@ from benchmark.core.errors import UlvrError
 
 PLUGIN_MODULES_ENV = "ULVR_PLUGINS"   # comma-separated modules whose import registers methods
 _imported_modules: set[str] = set()
+_modules_override: list[str] | None = None   # a sandboxed worker's modules (set_plugin_modules)
 
 
 def entry_points(group: str) -> dict:
@@ -43,10 +44,24 @@ def load_entry_point(ep, kind: str) -> object:
                         f"to import: {type(exc).__name__}: {exc}") from exc
 
 
+def plugin_modules() -> list[str]:
+    """The plugin modules to import: $ULVR_PLUGINS's comma-separated names, or those a
+    sandboxed worker was given."""
+    if _modules_override is not None:
+        return list(_modules_override)
+    return [m.strip() for m in os.environ.get(PLUGIN_MODULES_ENV, "").split(",") if m.strip()]
+
+
+def set_plugin_modules(modules: list[str]) -> None:
+    """Fix the plugin modules of this process (a sandboxed worker, whose environment is not
+    the runner's)."""
+    global _modules_override
+    _modules_override = list(modules)
+
+
 def load_plugin_modules() -> None:
-    """Import the modules named in $ULVR_PLUGINS (once each); their decorators register."""
-    modules = [m.strip() for m in os.environ.get(PLUGIN_MODULES_ENV, "").split(",") if m.strip()]
-    for module in modules:
+    """Import the plugin modules (once each); their decorators register."""
+    for module in plugin_modules():
         if module in _imported_modules:
             continue
         _imported_modules.add(module)

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from benchmark.core.errors import UlvrError
+from benchmark.core.names import check_name
 from benchmark.core.paths import DATASETS_DIR as SHIPPED_DATASETS
 from benchmark.data.video_io import (
     DEFAULT_CHUNK,
@@ -110,7 +111,9 @@ def load_dataset(name_or_path: str, data_root: str | None = None, segment: str =
                  max_frames: int | None = None, sequences: list[str] | None = None) -> Dataset:
     """Resolve a manifest into sequences, checking every file before any job runs."""
     manifest = load_manifest(name_or_path)
-    name = manifest["name"]
+    name = check_name("dataset", manifest["name"], str(name_or_path))
+    for entry in manifest["sequences"]:
+        check_name("sequence", entry["name"], f"dataset '{name}'")
     entries = manifest["sequences"]
     if sequences:
         unknown = set(sequences) - {e["name"] for e in entries}

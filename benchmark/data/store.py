@@ -2,12 +2,19 @@
 
 Layout: ROOT/records/<dataset>/<method>/<sequence>/<rate point>__<job key>.json. A record is
 never half-written: readers ignore temp files, and a killed writer leaves at most a temp file.
+Every path is checked to stay inside the store (names are checked where they enter,
+benchmark.core.names). One run writes a store at a time (`lock`). Each record carries a digest
+of its content (`digest`): a record changed after it was written, by hand or by anything else,
+is listed in `tampered` and flagged by the report and by `ulvr regress`.
 A record that cannot be read (corrupt JSON, not a JSON object) is skipped, never silently: the
 store keeps the list, and tables built from it say on stderr how many were skipped and which.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import sys
@@ -25,6 +32,19 @@ from benchmark.core.errors import UlvrError
 
 STATUS_OK, STATUS_FAILED = "ok", "failed"
 NAMES_SHOWN = 5   # unreadable records named in the warning; the rest are counted
+DIGEST_KEY = "digest"
+LOCK_FILE = ".ulvr-run.lock"
+
+
+class StoreBusy(UlvrError):
+    """Another run is writing this store."""
+
+
+def record_digest(record: dict) -> str:
+    """SHA-256 of a record's content (without its digest and the reader's `_path`)."""
+    body = {k: v for k, v in record.items() if k not in (DIGEST_KEY, "_path")}
+    blob = json.dumps(body, sort_keys=True, default=str, allow_nan=True)
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
 
 
 class ResultStore:
@@ -35,12 +55,46 @@ class ResultStore:
         self.records_dir = self.root / "records"
         self.feature_cache_dir = self.root / "cache" / "features"   # benchmark.core.featcache
         self.unreadable: list[Path] = []   # records the last records() pass could not read
+        self.tampered: list[Path] = []     # records whose digest no longer matches
         self._warned: set[Path] = set()
 
     def path_for(self, dataset: str, method: str, sequence: str, rate_point: str,
                  key: str) -> Path:
         safe = method.replace(":", "_").replace("/", "_")
-        return self.records_dir / dataset / safe / sequence / f"{rate_point}__{key}.json"
+        path = self.records_dir / dataset / safe / sequence / f"{rate_point}__{key}.json"
+        self.check_inside(path)
+        return path
+
+    def check_inside(self, path: Path) -> None:
+        """Refuse a path that would leave the store (a name with '..' or '/' in it)."""
+        root = self.records_dir.resolve()
+        if root not in path.resolve().parents:
+            raise UlvrError(f"'{path}' would lie outside the store's records folder '{root}': "
+                            "a dataset, sequence, method or rate-point name is not a plain name")
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold the store for one run: a second run on it exits with a message instead of
+        running every job twice."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK_FILE
+        fh = open(path, "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "another process"
+                raise StoreBusy(f"results store '{self.root}' is being written by another "
+                                f"'ulvr run' ({holder}); wait for it to finish or give "
+                                "another --out") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            yield
+        finally:
+            fh.close()
 
     def reference_preview(self, dataset: str, sequence: str, start: int) -> Path:
         """Where the reference frame matching the jobs' preview frames is kept."""
@@ -56,7 +110,11 @@ class ResultStore:
         return record if isinstance(record, dict) else None
 
     def write(self, path: Path, record: dict) -> None:
-        """Write a record atomically: a reader sees the old file or the new one, never a mix."""
+        """Write a record atomically, with its digest: a reader sees the old file or the new
+        one, never a mix."""
+        self.check_inside(path)
+        record = {**{k: v for k, v in record.items() if k != "_path"}}
+        record[DIGEST_KEY] = record_digest(record)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
         try:
@@ -71,8 +129,9 @@ class ResultStore:
             raise
 
     def records(self) -> Iterator[dict]:
-        """Every readable record in the store; unreadable ones are listed in self.unreadable."""
-        self.unreadable = []
+        """Every readable record in the store; unreadable ones are listed in self.unreadable,
+        those changed since they were written in self.tampered (and marked `tampered`)."""
+        self.unreadable, self.tampered = [], []
         if not self.records_dir.is_dir():
             return
         for path in sorted(self.records_dir.rglob("*.json")):
@@ -82,6 +141,9 @@ class ResultStore:
             if record is None:
                 self.unreadable.append(path)
                 continue
+            if DIGEST_KEY in record and record[DIGEST_KEY] != record_digest(record):
+                self.tampered.append(path)
+                record["tampered"] = True
             record["_path"] = str(path)  # where it lives (for its preview frame)
             yield record
 
@@ -96,11 +158,25 @@ class ResultStore:
                 f"{', '.join(names)}" + (f" (+{more} more)" if more else "")
                 + " (fix or delete them; 'ulvr run' re-runs their jobs)")
 
+    def tampered_note(self) -> str:
+        """One line naming the records of the last records() pass whose digest does not
+        match their content ('' if none)."""
+        if not self.tampered:
+            return ""
+        names = [str(p.relative_to(self.records_dir)) for p in self.tampered[:NAMES_SHOWN]]
+        more = len(self.tampered) - len(names)
+        return (f"{len(self.tampered)} record(s) in '{self.records_dir}' changed after they "
+                f"were written (digest mismatch): {', '.join(names)}"
+                + (f" (+{more} more)" if more else "")
+                + "; their numbers are not the harness's ('ulvr run --force' re-runs them)")
+
     def warn_unreadable(self) -> None:
-        """Print unreadable_note() to stderr, once per set of files per store."""
-        if self.unreadable and set(self.unreadable) - self._warned:
-            print(f"ulvr: warning: {self.unreadable_note()}", file=sys.stderr)
-            self._warned.update(self.unreadable)
+        """Print unreadable_note() and tampered_note() to stderr, once per set of files."""
+        for paths, note in ((self.unreadable, self.unreadable_note),
+                            (self.tampered, self.tampered_note)):
+            if paths and set(paths) - self._warned:
+                print(f"ulvr: warning: {note()}", file=sys.stderr)
+                self._warned.update(paths)
 
     def dataframe(self, include_failed: bool = True) -> pd.DataFrame:
         """One row per record: identity columns, rate, timings and every metric value."""
@@ -130,10 +206,11 @@ class CombinedStore(ResultStore):
         self.stores = [ResultStore(root) for root in roots]
 
     def records(self) -> Iterator[dict]:
-        self.unreadable = []
+        self.unreadable, self.tampered = [], []
         for store in self.stores:
             yield from store.records()
             self.unreadable += store.unreadable
+            self.tampered += store.tampered
 
     def reference_preview(self, dataset: str, sequence: str, start: int) -> Path:
         for store in self.stores:
@@ -199,13 +276,17 @@ PARAMETER_SET_SUFFIX = "parameter_sets"   # bits entries of session parameters s
 
 
 def payload_rates(record: dict) -> dict:
-    """Bits, bpp and kbps without the streams of parameter sets sent out of band (whose
-    entries end in 'parameter_sets'); equal to the totals for in-band records."""
+    """Bits, bpp and kbps without the streams the method declares as parameter sets sent out
+    of band; equal to the totals for in-band records."""
     bits = record.get("bits") or {}
     frames, width, height = (record.get(k) for k in ("frames", "width", "height"))
     if not bits or not frames or not width or not height:
         return {}
-    payload = sum(v for k, v in bits.items() if not k.endswith(PARAMETER_SET_SUFFIX))
+    if "parameter_set_streams" in record:   # declared by the method (benchmark.execution.streams)
+        declared = set(record["parameter_set_streams"] or ())
+    else:   # records written before methods declared them: the name convention of that time
+        declared = {k for k in bits if k.endswith(PARAMETER_SET_SUFFIX)}
+    payload = sum(v for k, v in bits.items() if k not in declared)
     return {"payload_bits": payload, "bpp_payload": payload / (frames * width * height),
             "kbps_payload": payload * (record.get("fps") or 0) / frames / 1000.0}
 

@@ -23,7 +23,7 @@ from benchmark.core.errors import UlvrError
 from benchmark.core.plugins import Registry, check_options, constructor_options
 from benchmark.core.procs import exit_with_parent, set_threads
 from benchmark.data.store import STATUS_FAILED, ResultStore
-from benchmark.execution.jobs import Job, run_job
+from benchmark.execution.jobs import Job, execute_job, store_output
 
 Finished = Callable[[dict, int], None]   # finished(result summary, jobs still running)
 
@@ -85,7 +85,8 @@ def _init_worker(threads: int, parent: int) -> None:
 @register_executor("local")
 class LocalExecutor(Executor):
     """This machine: the jobs one after another in this process (jobs=1), or in a pool of
-    `jobs` spawned worker processes that share the cores; each worker writes its records."""
+    `jobs` spawned worker processes that share the cores. Only this (the runner's) process
+    writes records: workers return what a job produced."""
 
     def __init__(self, jobs: int = 1, timeout: float | None = None) -> None:
         self.jobs, self.timeout = jobs, timeout
@@ -94,19 +95,20 @@ class LocalExecutor(Executor):
         root = str(store.root)
         if self.jobs <= 1:
             for job in jobs:
-                finished(run_job(job, root, self.timeout), 0)
+                finished(store_output(execute_job(job, self.timeout, root), store), 0)
             return
         while jobs:
-            broken = self._pool(jobs, root, finished, self.jobs)
+            broken = self._pool(jobs, store, finished, self.jobs)
             # a worker died (killed for memory, a crash in native code): the jobs the pool had
             # handed out (the first workers + 1 unfinished) are suspects; each runs again alone
             # in a worker of its own, and the one whose worker dies again is recorded as failed
             suspects, jobs = broken[:self.jobs + 1], broken[self.jobs + 1:]
             for job in suspects:
-                if self._pool([job], root, finished, 1):
+                if self._pool([job], store, finished, 1):
                     finished(record_dead_worker(job, store), 0)
 
-    def _pool(self, jobs: list[Job], root: str, finished: Finished, workers: int) -> list[Job]:
+    def _pool(self, jobs: list[Job], store: ResultStore, finished: Finished,
+              workers: int) -> list[Job]:
         """Run jobs in a pool of spawned workers; return, in submission order, those whose
         results were lost because a worker process died (the pool is then broken)."""
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -115,7 +117,8 @@ class LocalExecutor(Executor):
                                     mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_init_worker,
                                     initargs=(threads, os.getpid())) as pool:
-            order = [(pool.submit(run_job, job, root, self.timeout), job) for job in jobs]
+            root = str(store.root)
+            order = [(pool.submit(execute_job, job, self.timeout, root), job) for job in jobs]
             of = dict(order)
             pending = set(of)
             try:
@@ -123,11 +126,11 @@ class LocalExecutor(Executor):
                     done, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                     for future in done:
                         try:
-                            result = future.result()
+                            output = future.result()
                         except cf.process.BrokenProcessPool:
                             broken.append(of[future])
                             continue
-                        finished(result, min(workers, len(pending)))
+                        finished(store_output(output, store), min(workers, len(pending)))
             except BaseException:
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise

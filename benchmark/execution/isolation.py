@@ -1,14 +1,21 @@
-"""Decoder isolation: a method's decode() runs in a separate worker process on copies of its
-stream files and the harness's session, nothing else.
+"""Method isolation: a method's encode() and decode() each run in a sandboxed worker process,
+apart from the job's process (which computes the metrics) and from the store (which only the
+runner writes).
 
-The worker is spawned (a fresh interpreter: it never held the source frames, nor anything the
-encoder cached in memory) and lives as long as the process that runs jobs, so torch is imported
-once. Where the kernel offers Landlock, the worker may also read only code, installed packages
-and weights, never the sequences' sources, the stores or the caches derived from them
-(benchmark.execution.sandbox). Frames come back over a pipe chunk by chunk, so memory stays bounded.
+Each worker is spawned (a fresh interpreter: it never held anything the other did), confined
+before it runs any method code (benchmark.execution.sandbox: namespaces, memory cap, Landlock)
+and lives as long as the process that runs jobs, so torch is imported once. Every job gets a
+fresh, empty scratch folder: the worker's folder is emptied before each request. The worker's
+environment is fixed (HARNESS_ENV plus the names a method declares), and plugin modules are
+passed as checked names, not as free text.
+
+- the encoder worker reads the source, code, packages and weights, writes only its scratch;
+- the decoder worker gets copies of the stream files (benchmark.execution.streams) and the
+  session, and may not read the sources' folders, the stores or the caches derived from them.
 
 Modes, recorded in every job record as `isolation`:
-- `process+landlock`, `process`: the decoder ran in the worker (with or without Landlock);
+- `process+<layers>` (e.g. `process+netns+ipcns+memcap+landlock7+landlock-net+landlock-scope`):
+  encoder and decoder ran in workers with these layers in force;
 - `none`: `--isolation none`, encode and decode in the job's process (debugging only);
 - `none (no decoder)`: a method with no decoder of its own (external results).
 """
@@ -19,7 +26,9 @@ import contextlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,52 +36,85 @@ from pathlib import Path
 from benchmark.core.errors import UlvrError
 from benchmark.core.identity import portable_text
 from benchmark.core.paths import RESULTS_DIR
+from benchmark.core.plugins import plugin_modules
+from benchmark.data.manifest import Sequence
+from benchmark.execution.sandbox import Confinement, isolation_name
 from benchmark.execution.workdirs import JOB_DIR_PREFIX
-from benchmark.protocol import Decoded
+from benchmark.protocol import Decoded, Encoded, RatePoint
 
 ISOLATION_MODES = ("process", "none")
 NO_DECODER = "none (no decoder)"
+# what a worker's environment holds besides the names a method declares (Method.environment)
+HARNESS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "ULVR_CACHE", "ULVR_WEIGHTS",
+               "TORCH_HOME", "XDG_CACHE_HOME", "ULVR_EXTERNAL_ROOT", "ULVR_DATA",
+               "ULVR_DATASETS", "CUDA_VISIBLE_DEVICES")
+_MODULE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_warned: set[str] = set()
 
 
-class DecoderFailed(UlvrError):
-    """The isolated decoder raised, crashed or was stopped."""
+class WorkerFailed(UlvrError):
+    """A sandboxed encoder or decoder raised, crashed or was stopped."""
 
 
-def _serve(conn, scratch: str, denied: list[str], extra_read: list[str], threads: int,
-           parent: int) -> None:
-    """The worker: apply Landlock if it can, say which mode is in force, then decode requests
-    until told to stop (None)."""
+DecoderFailed = WorkerFailed   # the name the conformance checks and older callers use
+
+
+def worker_environment(declared: tuple[str, ...], scratch: str, threads: int) -> dict:
+    """The fixed environment of a request: the harness's names and the method's declared
+    ones, nothing else of the runner's (an encoder's changes stay in its own worker)."""
+    env = {k: os.environ[k] for k in (*HARNESS_ENV, *declared) if k in os.environ}
+    env.update(TMPDIR=scratch, OMP_NUM_THREADS=str(threads))
+    return env
+
+
+def _empty(folder: Path) -> None:
+    for child in folder.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _serve(conn, scratch: str, confinement: Confinement, threads: int, parent: int,
+           modules: list[str]) -> None:
+    """The worker: confine itself, say which layers are in force, then serve encode or decode
+    requests until told to stop (None)."""
+    from benchmark.execution.sandbox import confine
+
+    layers, warnings = confine(Path(scratch), confinement)   # before any thread starts
     from benchmark.core.procs import exit_with_parent, set_threads
-    from benchmark.execution.sandbox import apply_landlock, landlock_reason
 
     exit_with_parent(parent)
-    os.environ["TMPDIR"] = tempfile.tempdir = scratch   # temporary files stay in the sandbox
-    reason = landlock_reason()
-    mode = "process"
-    if not reason:
-        try:
-            apply_landlock(Path(scratch), denied, extra_read)
-            mode = "process+landlock"
-        except Exception as exc:  # noqa: BLE001 - the probe's failure is reported, not fatal
-            reason = f"applying Landlock failed: {type(exc).__name__}: {exc}"
+    os.chdir(scratch)
+    tempfile.tempdir = scratch
     set_threads(threads)
-    conn.send(("ready", mode, reason))
+    conn.send(("ready", layers, warnings))
+    from benchmark.core import plugins
     from benchmark.protocol import create_method
 
+    plugins.set_plugin_modules(modules)
     methods: dict[str, object] = {}
     while True:
         request = conn.recv()
         if request is None:
             return
         try:
-            os.environ["ULVR_PLUGINS"] = request["plugins"]   # as the job's process has them
+            os.environ.clear()
+            os.environ.update(request["env"])
             key = repr((request["method"], sorted(request["options"].items())))
             if key not in methods:
                 methods[key] = create_method(request["method"], **request["options"])
             method = methods[key]
             method.device = request["device"]
+            workdir = Path(request["workdir"])
+            if request["op"] == "encode":
+                encoded = method.encode(request["sequence"], request["rate_point"], workdir)
+                conn.send(("encoded", {k: str(v) for k, v in encoded.streams.items()},
+                           encoded.session, encoded.timings, encoded.commands, encoded.info,
+                           method.versions()))
+                continue
             streams = {name: Path(path) for name, path in request["streams"].items()}
-            decoded = method.decode(streams, request["session"], Path(request["workdir"]))
+            decoded = method.decode(streams, request["session"], workdir)
             for chunk in decoded.frames:
                 conn.send(("chunk", chunk))
             conn.send(("done", decoded.timings, decoded.commands, decoded.info))
@@ -80,24 +122,30 @@ def _serve(conn, scratch: str, denied: list[str], extra_read: list[str], threads
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-class DecoderWorker:
-    """One long-lived isolated decoder process and its scratch folder."""
+class SandboxWorker:
+    """One long-lived confined worker process (encoder or decoder) and its scratch folder."""
 
-    def __init__(self, denied: frozenset[str], extra_read: tuple[str, ...] = (),
-                 threads: int | None = None) -> None:
-        self.denied, self.extra_read = denied, extra_read
-        self.scratch = Path(tempfile.mkdtemp(prefix=f"{JOB_DIR_PREFIX}{os.getpid()}-decoder-"))
+    def __init__(self, confinement: Confinement, threads: int | None = None) -> None:
+        self.confinement = confinement
+        self.scratch = Path(tempfile.mkdtemp(
+            prefix=f"{JOB_DIR_PREFIX}{os.getpid()}-{confinement.role}-"))
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) \
+        self.threads = threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0) \
             or (os.cpu_count() or 1)
-        self.process = ctx.Process(target=_serve, name="ulvr-decoder", daemon=True,
-                                   args=(child, str(self.scratch), sorted(denied),
-                                         list(extra_read), threads, os.getpid()))
+        self.process = ctx.Process(target=_serve, name=f"ulvr-{confinement.role}", daemon=True,
+                                   args=(child, str(self.scratch), confinement, self.threads,
+                                         os.getpid(), check_module_names(plugin_modules())))
         self.process.start()
         child.close()
         message = self._receive("starting")
-        self.mode, self.landlock_reason = message[1], message[2]
+        self.layers, self.warnings = message[1], message[2]
+        self.versions: dict = {}
+        self.mode = isolation_name(self.layers)
+        for warning in self.warnings:
+            if warning not in _warned:
+                _warned.add(warning)
+                print(f"ulvr: warning: {warning}", file=sys.stderr)
         self.busy = False
 
     def _receive(self, doing: str) -> tuple:
@@ -105,25 +153,55 @@ class DecoderWorker:
             return self.conn.recv()
         except (EOFError, OSError):
             self.process.join(timeout=5)
-            raise DecoderFailed(f"the decoder process died while {doing} (exit code "
-                                f"{self.process.exitcode}: killed, out of memory, or a crash "
-                                "in native code)") from None
+            raise WorkerFailed(f"the {self.confinement.role} process died while {doing} (exit "
+                               f"code {self.process.exitcode}: killed, out of memory, or a "
+                               "crash in native code)") from None
 
-    def decode(self, method: str, options: dict, device: str, streams: dict[str, Path],
-               session: dict) -> Decoded:
-        """Copy the streams into a fresh folder and decode them in the worker; the frames
-        stream back as they are decoded."""
-        job = Path(tempfile.mkdtemp(prefix="job-", dir=self.scratch))
+    def _job_folder(self) -> Path:
+        """A fresh job folder in an emptied scratch folder: nothing of an earlier job is left."""
+        _empty(self.scratch)
+        job = self.scratch / "job"
+        job.mkdir()
+        return job
+
+    def _request(self, op: str, method: str, options: dict, device: str,
+                 environment: tuple[str, ...], **payload) -> None:
+        self.busy = True
+        self.conn.send({"op": op, "method": method, "options": options, "device": device,
+                        "env": worker_environment(environment, str(self.scratch), self.threads),
+                        **payload})
+
+    def encode(self, method: str, options: dict, device: str, environment: tuple[str, ...],
+               sequence: Sequence, rate_point: RatePoint) -> tuple[Encoded, Path]:
+        """Encode in the worker; returns what it sent and its work folder (which holds the
+        stream files until the next request). The method's versions as the worker saw them
+        (the weights it loaded) are kept in `self.versions`."""
+        job = self._job_folder()
+        self._request("encode", method, options, device, environment, sequence=sequence,
+                      rate_point=rate_point, workdir=str(job))
+        message = self._receive("encoding")
+        self.busy = False
+        if message[0] == "error":
+            raise WorkerFailed(f"the isolated encoder failed: {message[1]}")
+        _, streams, session, timings, commands, info, self.versions = message
+        commands = [portable_text(c, job) for c in commands]
+        info = json.loads(portable_text(json.dumps(info, default=str), job))
+        return Encoded(streams={k: Path(v) for k, v in streams.items()}, session=session,
+                       timings=timings, commands=commands, info=info), job
+
+    def decode(self, method: str, options: dict, device: str, environment: tuple[str, ...],
+               streams: dict[str, Path], session: dict) -> Decoded:
+        """Copy the (harness-owned) stream files into a fresh folder and decode them in the
+        worker; the frames stream back as they are decoded."""
+        job = self._job_folder()
         (job / "streams").mkdir()
         (job / "work").mkdir()
         copies = {}
         for name, path in streams.items():
             copies[name] = str(job / "streams" / f"{name}{Path(path).suffix}")
             shutil.copyfile(path, copies[name])
-        self.busy = True
-        self.conn.send({"method": method, "options": options, "device": device,
-                        "plugins": os.environ.get("ULVR_PLUGINS", ""),
-                        "streams": copies, "session": session, "workdir": str(job / "work")})
+        self._request("decode", method, options, device, environment, streams=copies,
+                      session=session, workdir=str(job / "work"))
         timings: dict = {}
         commands: list[str] = []
         info: dict = {}
@@ -147,7 +225,7 @@ class DecoderWorker:
                     return
                 else:
                     self.busy = False
-                    raise DecoderFailed(f"the isolated decoder failed: {message[1]}")
+                    raise WorkerFailed(f"the isolated decoder failed: {message[1]}")
         finally:
             shutil.rmtree(job, ignore_errors=True)
 
@@ -168,57 +246,90 @@ class DecoderWorker:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-_WORKER: DecoderWorker | None = None
+_WORKERS: dict[str, SandboxWorker] = {}
 
 
-def decoder_worker(denied: frozenset[str], extra_read: tuple[str, ...] = ()) -> DecoderWorker:
-    """This process's decoder worker, started (or restarted) so that it is idle and denies at
-    least `denied`: a worker that was interrupted mid-stream is not reused."""
-    global _WORKER
-    worker = _WORKER
-    if worker is not None and (not worker.alive() or not denied <= worker.denied
-                               or not set(extra_read) <= set(worker.extra_read)):
-        denied = denied | worker.denied
-        extra_read = tuple(sorted({*extra_read, *worker.extra_read}))
+def sandbox_worker(confinement: Confinement) -> SandboxWorker:
+    """This process's worker for a role, started (or restarted) so that it is idle and
+    confined at least as `confinement` asks: a worker interrupted mid-stream is not reused."""
+    worker = _WORKERS.get(confinement.role)
+    if worker is not None and (not worker.alive() or not worker.confinement.covers(confinement)):
+        if worker.confinement.memory_gb == confinement.memory_gb:
+            confinement = Confinement(
+                confinement.role, confinement.denied | worker.confinement.denied,
+                tuple(sorted({*confinement.readable, *worker.confinement.readable})),
+                confinement.memory_gb)
         worker.close()
         worker = None
     if worker is None:
         import atexit
 
-        atexit.unregister(close_decoder_worker)
-        atexit.register(close_decoder_worker)
-        worker = _WORKER = DecoderWorker(denied, extra_read)
+        atexit.unregister(close_workers)
+        atexit.register(close_workers)
+        worker = _WORKERS[confinement.role] = SandboxWorker(confinement)
     return worker
 
 
-def close_decoder_worker() -> None:
-    """Stop this process's decoder worker, if any."""
-    global _WORKER
-    if _WORKER is not None:
-        _WORKER.close()
-        _WORKER = None
+def close_workers() -> None:
+    """Stop this process's workers, if any."""
+    for role in list(_WORKERS):
+        _WORKERS.pop(role).close()
+
+
+def source_folders(sources: tuple[str, ...]) -> set[str]:
+    """The folders that hold the sources: a file beside a source (carphone_distorted.mp4
+    beside carphone.mp4) may hold it too, so the decoder is denied the whole folder."""
+    return {str(Path(s).resolve().parent) for s in sources if s}
 
 
 def private_paths(source: str, store_root: str | None = None,
                   other_sources: tuple[str, ...] = ()) -> frozenset[str]:
-    """What a decoder must never read: the sequence's source file (and `other_sources`, the
-    run's other sequences, denied up front so that one worker serves the whole run instead of
-    restarting for each new clip), the result stores (their preview frames), and the caches of
-    features and training inputs derived from sources."""
+    """What a decoder must never read: the folders of the sequence's source and of the run's
+    other sequences (denied up front, so one worker serves the whole run), the result stores
+    (their preview frames), and the caches of features and training inputs derived from
+    sources. The temporary folder (the encoder's scratch) is outside what it may read."""
     from benchmark.core.featcache import cache_root
     from benchmark.core.weights import default_cache_dir
 
-    paths = {source, *other_sources, str(cache_root()), str(default_cache_dir() / "sender"),
-             str(RESULTS_DIR)}
+    paths = {*source_folders((source, *other_sources)), str(cache_root()),
+             str(default_cache_dir() / "sender"), str(RESULTS_DIR)}
     if store_root:
         paths.add(store_root)
     return frozenset(str(Path(p).resolve()) for p in paths)
 
 
+def encoder_confinement(sources: tuple[str, ...], store_root: str | None, readable: tuple,
+                        memory_gb: float) -> Confinement:
+    """The encoder reads the run's sources, code, packages and weights; never the stores or
+    the feature caches; it writes only its scratch folder."""
+    from benchmark.core.featcache import cache_root
+
+    denied = {str(RESULTS_DIR), str(cache_root()), *([store_root] if store_root else [])}
+    return Confinement("encoder", frozenset(str(Path(p).resolve()) for p in denied),
+                       tuple(sorted({*readable, *sources})), memory_gb)
+
+
+def decoder_confinement(source: str, store_root: str | None, others: tuple[str, ...],
+                        readable: tuple, memory_gb: float) -> Confinement:
+    """The decoder reads code, packages and weights; never a source's folder, a store or a
+    cache derived from sources; it writes only its scratch folder."""
+    return Confinement("decoder", private_paths(source, store_root, others),
+                       tuple(sorted(set(readable))), memory_gb)
+
+
 def weights_folders() -> tuple[str, ...]:
-    """Folders of network weights a decoder may read besides the installed packages."""
+    """Folders of network weights a worker may read besides the installed packages."""
     from benchmark.core.weights import default_cache_dir
 
     torch_home = Path(os.environ.get("TORCH_HOME") or Path.home() / ".cache" / "torch")
     folders = (default_cache_dir(), torch_home / "hub" / "checkpoints")
     return tuple(str(f) for f in folders if f.exists())
+
+
+def check_module_names(modules: list[str]) -> list[str]:
+    """Plugin module names, each a dotted Python name (they reach workers as names, not text)."""
+    for module in modules:
+        if not _MODULE.fullmatch(module):
+            raise UlvrError(f"$ULVR_PLUGINS names '{module[:40]}', which is not a module name: "
+                            "give comma-separated dotted names (e.g. mypkg.methods)")
+    return modules

@@ -31,14 +31,23 @@ from benchmark.data.store import (
     png_bytes,
     write_bytes_atomic,
 )
-from benchmark.execution.isolation import NO_DECODER, decoder_worker, private_paths, weights_folders
+from benchmark.execution.isolation import (
+    NO_DECODER,
+    decoder_confinement,
+    encoder_confinement,
+    sandbox_worker,
+    weights_folders,
+)
+from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
+from benchmark.execution.streams import own_streams, parameter_set_streams
 from benchmark.execution.workdirs import job_workdir
 from benchmark.metrics.base import create_metric, evaluate
 from benchmark.protocol import (
-    Decoded,
     Method,
     RatePoint,
     Reconstruction,
+    checked_session,
+    combine,
     config_digest,
     create_method,
 )
@@ -64,6 +73,7 @@ class Job:
     # the run's sequences, whose sources the decoder is denied from the start (one decoder
     # worker per process for the whole run); not in the key
     run_sequences: tuple[Sequence, ...] = ()
+    memory_gb: float = DEFAULT_MEMORY_GB   # each sandboxed worker's address space; not in the key
 
     @property
     def key(self) -> str:
@@ -130,27 +140,49 @@ def relative_path(path: Path) -> str:
     return path.as_posix()
 
 
-def reconstruct(job: Job, method: Method, workdir: Path,
-                store_root: str | None = None) -> tuple[Reconstruction, str]:
-    """Run the method with its decoder where the job's isolation says
-    (benchmark.execution.isolation); returns the reconstruction and the isolation in force."""
+def reconstruct(job: Job, method: Method, workdir: Path, store_root: str | None = None
+                ) -> tuple[Reconstruction, str, list[str]]:
+    """Encode and decode where the job's isolation says (benchmark.execution.isolation): the
+    streams are checked and copied by the harness (benchmark.execution.streams), and their
+    bits counted on those copies. Returns the reconstruction, the isolation in force and the
+    parameter-set streams."""
     seq = job.sequence
     if not method.splits():   # external results: frames published elsewhere, no decoder here
-        return method.run(seq, job.rate_point, workdir), NO_DECODER
-    # Method.run itself, not an override: a split method's run is encode then decode
+        recon = method.run(seq, job.rate_point, workdir)
+        recon.declared_bits = recon.stream_bits()
+        return recon, NO_DECODER, []
     if job.isolation == "none":
-        return Method.run(method, seq, job.rate_point, workdir), "none"
-    modes: list[str] = []
-
-    def isolated(streams: dict[str, Path], session: dict) -> Decoded:
+        encode_dir = workdir / "encode"
+        encode_dir.mkdir()
+        encoded = method.encode(seq, job.rate_point, encode_dir)
+        encoder_mode, seen_versions = "none", {}
+    else:
+        sources = tuple(dict.fromkeys(other.local_path() for other in job.run_sequences))
+        sources = sources or (seq.local_path(),)
         readable = (*weights_folders(), *(str(f) for f in method.weights_files() if f.exists()))
-        others = tuple(dict.fromkeys(other.local_path() for other in job.run_sequences))
-        worker = decoder_worker(private_paths(seq.local_path(), store_root, others), readable)
-        modes.append(worker.mode)
-        return worker.decode(job.method, job.method_options, job.device, streams, session)
-
-    recon = Method.run(method, seq, job.rate_point, workdir, decoder=isolated)
-    return recon, modes[0]
+        encoder = sandbox_worker(encoder_confinement(sources, store_root, readable,
+                                                     job.memory_gb))
+        encoded, encode_dir = encoder.encode(job.method, job.method_options, job.device,
+                                             method.environment, seq, job.rate_point)
+        encoder_mode, seen_versions = encoder.mode, encoder.versions
+    streams, bits = own_streams(method, encoded.streams, encode_dir, workdir / "streams")
+    encoded.streams = streams
+    session = checked_session(encoded.session, seq, job.rate_point, method.name)
+    if job.isolation == "none":
+        decode_dir = workdir / "decode"
+        decode_dir.mkdir()
+        decoded = method.decode(dict(streams), session, decode_dir)
+        mode = "none"
+    else:
+        decoder = sandbox_worker(decoder_confinement(seq.local_path(), store_root, sources,
+                                                     readable, job.memory_gb))
+        decoded = decoder.decode(job.method, job.method_options, job.device,
+                                 method.environment, streams, session)
+        mode = decoder.mode if decoder.mode == encoder_mode else \
+            f"encoder {encoder_mode}, decoder {decoder.mode}"
+    recon = combine(encoded, decoded)
+    recon.declared_bits, recon.versions = bits, seen_versions
+    return recon, mode, parameter_set_streams(method, streams)
 
 
 def execute_job(job: Job, timeout: float | None = None,
@@ -178,9 +210,10 @@ def execute_job(job: Job, timeout: float | None = None,
             record.update(kind=method.kind.value, causal=method.causal,
                           receiver_of=method.receiver_of,
                           config_hash=config_digest(job.method_config))
-            recon, isolation = reconstruct(job, method, workdir, store_root)
-            record["isolation"] = isolation
-            bits = recon.stream_bits()
+            recon, isolation, parameter_sets = reconstruct(job, method, workdir, store_root)
+            record.update(isolation=isolation, parameter_set_streams=parameter_sets,
+                          job_memory_gb=job.memory_gb if job.isolation != "none" else None)
+            bits = recon.declared_bits
             metrics = [create_metric(name, device=job.device,
                                      **job.metric_options.get(name, {}))
                        for name in job.metrics]
@@ -204,7 +237,8 @@ def execute_job(job: Job, timeout: float | None = None,
             metric_protocols={name: r.protocol for name, r in results.items()},
             features={name: r.features for name, r in results.items() if r.features},
             timings=recon.timings, commands=recon.commands, method_info=recon.info,
-            versions={**versions(), **method.versions()}, status=STATUS_OK, error="")
+            versions={**versions(), **method.versions(), **recon.versions}, status=STATUS_OK,
+            error="")
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, the run goes on
         record.update(status=STATUS_FAILED, error=f"{type(exc).__name__}: {exc}",
                       traceback=traceback.format_exc(limit=8), versions=versions())

@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from benchmark.core.errors import UlvrError
+from benchmark.core.names import check_name
 from benchmark.data.manifest import Sequence
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.execution.fingerprint import fingerprint_changes, job_fingerprint
 from benchmark.execution.jobs import Job
+from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.workdirs import clean_stale_workdirs
 from benchmark.metrics.base import create_metric, metric_class, metric_spec
 from benchmark.protocol import Method, create_method
@@ -106,7 +108,7 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
               method_options: dict | None = None, rate_points: list[str] | None = None,
               device: str = "cpu", metric_options: dict | None = None,
               dataset_sequences: list[Sequence] | None = None,
-              isolation: str = "process") -> list[Job]:
+              isolation: str = "process", memory_gb: float = DEFAULT_MEMORY_GB) -> list[Job]:
     """All jobs of a run, in a stable order. Unknown methods, method options or rate points,
     unknown metric options, unavailable metrics and unusable devices fail here, before any job
     runs. `dataset_sequences` (default: `sequences`) are all sequences of the datasets, for
@@ -123,6 +125,7 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
                                        user_metric_options) for seq in sequences]
     jobs = []
     for name in methods:
+        check_name("method", name)
         options = (method_options or {}).get(name, {})
         method = create_method(name, **options)
         points = [method.find_rate_point(p) for p in rate_points] if rate_points \
@@ -133,10 +136,11 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
         # each rate point over the sequences in turn: parallel workers start on different
         # clips, so a clip's reference-side features (benchmark.core.featcache) are computed once
         for rp in points:
+            check_name("rate point", rp.label, f"method '{name}'")
             for seq, seq_options in zip(sequences, per_sequence, strict=True):
                 jobs.append(Job(seq, name, rp, tuple(metrics), options, config, device,
                                 {**fingerprint, "metric_options": seq_options}, seq_options,
-                                resources, isolation, tuple(sequences)))
+                                resources, isolation, tuple(sequences), memory_gb))
     return jobs
 
 

@@ -32,6 +32,9 @@ class MetricSpec:
     # protocol entries that describe one record's input, not the metric (they may differ within
     # a column): e.g. whether PSNR-YUV compared native planes or planes via RGB
     record_keys: tuple[str, ...] = ()
+    # the values over which the metric ranks methods; a best value outside it gets a caveat
+    # instead of a "best" mark (benchmark.analysis.marks)
+    valid_range: tuple[float, float] | None = None
 
     @property
     def shown(self) -> tuple[str, ...]:
@@ -51,7 +54,10 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                tolerance=0.001, default=True, gpu=True),
     MetricSpec("vmaf", "benchmark.metrics.vmaf", ("vmaf",), False,
                "VMAF (libvmaf in ffmpeg, vmaf_v0.6.1) on YUV planes (RGB-only output: via RGB)",
-               colour="yuv", tolerance=0.5, default=True, record_keys=("yuv_reference",)),
+               colour="yuv", tolerance=0.5, default=True, record_keys=("yuv_reference",),
+               # below 20, the "bad" end of the opinion scale it predicts, at its 0 floor at
+               # ultra-low rates: its differences there do not rank methods
+               valid_range=(20.0, 100.0)),
     MetricSpec("lpips-alex", "benchmark.metrics.lpips", ("lpips-alex",), True,
                "LPIPS v0.1, AlexNet backbone; mean of per-frame values",
                tolerance=0.005, default=True, gpu=True),

@@ -46,6 +46,13 @@ class Method(ABC):
     # another decoder of the streams of the named method (its teacher, its trivial receiver):
     # reports single out the proposed entry and label these as receivers of the same bits
     receiver_of: str = ""
+    # the stream names encode() may return (a fixed, short list: the harness refuses any
+    # other), those of them that are parameter sets (out of band; left out of the payload
+    # rate; check-method checks they depend on the rate point alone), and the environment
+    # variables its encoder and decoder need (their workers get these and the harness's only)
+    stream_names: tuple[str, ...] = ("video",)
+    parameter_set_streams: tuple[str, ...] = ()
+    environment: tuple[str, ...] = ()
 
     def __init__(self, **options: object) -> None:
         self.options = options

@@ -56,6 +56,8 @@ class Reconstruction:
     info: dict = field(default_factory=dict)
     # bits of streams reported but not written here (results published elsewhere: external:*)
     declared_bits: dict[str, int] = field(default_factory=dict)
+    # the method's versions as its encoder saw them (weights loaded there), when it ran apart
+    versions: dict = field(default_factory=dict)
 
     def stream_bits(self) -> dict[str, int]:
         """Bits of every stream, from the size of the bytes actually written, plus any

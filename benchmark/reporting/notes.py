@@ -26,9 +26,20 @@ def _notes(table: pd.DataFrame, records: pd.DataFrame, store_records: list[dict]
         notes += sorted({f"FVD {r.method} / {r.rate_point}: {r.fvd_note}"
                          for r in table.itertuples() if isinstance(r.fvd_note, str)
                          and r.fvd_note})
-    notes += isolation_notes(store_records)
+    notes += isolation_notes(store_records) + tamper_notes(store_records)
     notes.append(provenance_note(store_records))
     return notes
+
+
+def tamper_notes(records: list[dict]) -> list[str]:
+    """Records changed after the runner wrote them (digest mismatch): flagged by name."""
+    changed = sorted({f"{r.get('method')} / {r.get('sequence')} / "
+                      f"{(r.get('rate_point') or {}).get('label')}"
+                      for r in records if r.get("tampered")})
+    if not changed:
+        return []
+    return [f"CHANGED AFTER WRITING (digest mismatch, not the harness's numbers): "
+            f"{', '.join(changed)}; re-run them with 'ulvr run --force'."]
 
 
 def isolation_notes(records: list[dict]) -> list[str]:

@@ -57,27 +57,39 @@ def axis_label(metric: str) -> str:
 
 def _draw(ax: plt.Axes, comp: Comparison, metric: str, x_axis: str) -> None:
     """Each entry's front as its curve, its dominated points as faint markers; the proposed
-    entry thicker and on top."""
+    entry's line thicker, and every rival's markers drawn over it (hollow), so a rival's
+    single point at the proposed rate stays visible."""
     rd = comp.rd
+    any_off = False
     for method, grp in rd.groupby("method"):
         style, top = method_style(method), method == comp.proposed
         on = on_front(grp, metric, comp.options.front, x_axis, ("dataset", "method"))
         curve = grp[on].sort_values(x_axis)
         ax.plot(curve[x_axis], curve[metric], label=method + (" (proposed)" if top else ""),
-                lw=2.6 if top else 1.2, ms=6 if top else 4, zorder=10 if top else 2, **style)
+                lw=2.6 if top else 1.2, ms=6 if top else 4, zorder=5 if top else 2, **style)
+        if not top:   # the rival's markers again, above the proposed curve
+            ax.plot(curve[x_axis], curve[metric], ls="none", marker=style["marker"], ms=5,
+                    mfc="none", mec=style["color"], mew=1.2, zorder=12)
         off = grp[~on & grp[metric].notna()]
+        any_off |= len(off) > 0
         ax.plot(off[x_axis], off[metric], ls="none", alpha=0.3, color=style["color"],
                 marker=style["marker"], ms=4, zorder=1)
+    if any_off:   # explain the faint markers once, in the legend
+        ax.plot([], [], ls="none", marker="o", color="0.5", alpha=0.3, ms=4,
+                label="faint: off the entry's front (dominated)")
 
 
 def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> list[Path]:
     """One RD figure (PNG and PDF): every entry on all rates, and beside it the ultra-low view
-    zoomed to the proposed entry's rate range."""
+    zoomed to the proposed entry's rate range (only when there is a proposed entry)."""
     x_axis = comp.options.x_axis
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     mine = comp.rd[comp.rd["method"] == comp.proposed][x_axis].dropna() \
         if comp.proposed else pd.Series(dtype=float)
-    for ax, zoom in zip(axes, (False, True), strict=True):
+    views = (False, True) if len(mine) else (False,)
+    fig, axes = plt.subplots(1, len(views), figsize=(10 if len(views) == 2 else 5.6, 4.2),
+                             squeeze=False)
+    axes = axes[0]
+    for ax, zoom in zip(axes, views, strict=True):
         _draw(ax, comp, metric, x_axis)
         if log_x:
             ax.set_xscale("log")

@@ -1,4 +1,5 @@
-"""Table writers: Markdown, CSV and LaTeX (booktabs, best value per column in bold)."""
+"""Table writers: Markdown, CSV and LaTeX (booktabs). What is bold is the caller's: `bold` maps
+a column to the row positions marked best by the one rule (benchmark.analysis.marks)."""
 
 from __future__ import annotations
 
@@ -15,23 +16,16 @@ def _fmt(value: object, digits: int = 4) -> str:
     return str(value)
 
 
-def best_values(table: pd.DataFrame, best: dict[str, str]) -> dict[str, float]:
-    """The best value of each column named in `best` ('max' or 'min'), NaN ignored."""
-    out: dict[str, float] = {}
-    for col, how in best.items():
-        vals = pd.to_numeric(table[col], errors="coerce").dropna() if col in table else []
-        if len(vals):
-            out[col] = vals.max() if how == "max" else vals.min()
-    return out
+Bold = dict[str, set[int]]   # column -> positions of the rows marked best
 
 
-def to_markdown(table: pd.DataFrame, best: dict[str, str] | None = None) -> str:
-    """A GitHub-style Markdown table; the best value of each column in `best` is bold."""
-    bold = best_values(table, best or {})
+def to_markdown(table: pd.DataFrame, bold: Bold | None = None) -> str:
+    """A GitHub-style Markdown table; the cells `bold` names are bold."""
+    bold = bold or {}
     lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
-    for row in table.itertuples(False):
-        cells = [f"**{_fmt(v)}**" if c in bold and isinstance(v, float) and v == bold[c]
-                 else _fmt(v) for c, v in zip(table.columns, row, strict=True)]
+    for i, row in enumerate(table.itertuples(False)):
+        cells = [f"**{_fmt(v)}**" if i in bold.get(c, ()) else _fmt(v)
+                 for c, v in zip(table.columns, row, strict=True)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -43,20 +37,20 @@ def _latex_escape(text: str) -> str:
     return text
 
 
-def to_latex(table: pd.DataFrame, best: dict[str, str], caption: str = "") -> str:
-    """booktabs tabular; `best` maps column -> 'max' or 'min': that column's best is bold."""
-    bold = best_values(table, best)
+def to_latex(table: pd.DataFrame, bold: Bold | None = None, caption: str = "") -> str:
+    """booktabs tabular; the cells `bold` names are bold."""
+    bold = bold or {}
     align = "".join("r" if pd.api.types.is_numeric_dtype(table[c]) else "l" for c in table)
     lines = [r"\begin{table}[t]", r"\centering"]
     if caption:
         lines.append(rf"\caption{{{_latex_escape(caption)}}}")
     lines += [rf"\begin{{tabular}}{{{align}}}", r"\toprule",
               " & ".join(_latex_escape(str(c)) for c in table.columns) + r" \\", r"\midrule"]
-    for row in table.itertuples(False):
+    for i, row in enumerate(table.itertuples(False)):
         cells = []
         for col, value in zip(table.columns, row, strict=True):
             cell = _latex_escape(_fmt(value))
-            if col in bold and isinstance(value, float) and value == bold[col]:
+            if i in bold.get(col, ()):
                 cell = rf"\textbf{{{cell}}}"
             cells.append(cell)
         lines.append(" & ".join(cells) + r" \\")
@@ -64,15 +58,15 @@ def to_latex(table: pd.DataFrame, best: dict[str, str], caption: str = "") -> st
     return "\n".join(lines) + "\n"
 
 
-def write_tables(table: pd.DataFrame, stem: Path, best: dict[str, str], title: str,
+def write_tables(table: pd.DataFrame, stem: Path, bold: Bold | None, title: str,
                  notes: list[str] | None = None) -> list[Path]:
     """STEM.md, STEM.csv and STEM.tex; returns the paths."""
     md = stem.with_suffix(".md")
-    md.write_text(f"# {title}\n\n" + to_markdown(table, best)
+    md.write_text(f"# {title}\n\n" + to_markdown(table, bold)
                   + "".join(f"\n{note}\n" for note in notes or []))
     csv = stem.with_suffix(".csv")
     table.to_csv(csv, index=False)
     tex = stem.with_suffix(".tex")
     tex.write_text("".join(f"% {line}\n" for note in notes or [] for line in note.splitlines())
-                   + to_latex(table, best, title))
+                   + to_latex(table, bold, title))
     return [md, csv, tex]

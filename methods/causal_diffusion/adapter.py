@@ -73,6 +73,10 @@ class SenderMethod(Method):
 
     kind = MethodKind.PROPOSED
     points = DEFAULT_POINTS
+    # the texture (and its codec's parameter sets, out of band) and the label maps (and their
+    # header: the coder's fixed configuration, out of band)
+    stream_names = ("texture", "texture_parameter_sets", "semantic", "semantic_parameter_sets")
+    parameter_set_streams = ("texture_parameter_sets", "semantic_parameter_sets")
 
     def rate_points(self) -> list[RatePoint]:
         return [p.rate_point() for p in self.points]

@@ -29,6 +29,7 @@ class CopyMethod(Method):
     """Sends the raw frames: a lossless reference point with real bytes."""
 
     kind = MethodKind.EXTERNAL
+    stream_names = ("raw",)
 
     def __init__(self, delay: float | None = None, **options: object) -> None:
         super().__init__(delay=delay, **options)

@@ -26,10 +26,10 @@ from benchmark.analysis.rd import RATES, best_direction, load_entries, rd_table,
 from benchmark.analysis.setmetrics import DEFAULT_MIN_CLIPS, fvd_table
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import lower_is_better, output_spec
-from benchmark.reporting.headline import headline
+from benchmark.reporting.headline import headline, headline_data
 from benchmark.reporting.notes import provenance
 from benchmark.reporting.plots import axis_label, method_style
-from benchmark.reporting.report import proposed_wide
+from benchmark.reporting.report import bd_marks, proposed_marks, proposed_wide
 
 PREVIEW_BUDGET = 24 * 2**20   # bytes of preview PNGs a page embeds (the drill-down's grid)
 DIGITS = 5                    # significant digits kept in the page's numbers
@@ -86,6 +86,18 @@ def _cells(values: list) -> list:
     return [_num(v) for v in values]
 
 
+def _mark(mark) -> dict:
+    """A cell's mark for the page: the entries marked best, or why none is."""
+    return {"best": list(mark.winners), "why": mark.why}
+
+
+def _bd_marks(table: pd.DataFrame, metrics: list[str]) -> dict:
+    """Per metric, the marks of its BD-rate and BD-metric columns (the one rule)."""
+    marks = bd_marks(table)
+    return {m: {"rate": _mark(marks[f"BD-rate {m} (%)"]), "delta": _mark(marks[f"BD-{m}"])}
+            for m in metrics if f"BD-rate {m} (%)" in marks and f"BD-{m}" in marks}
+
+
 def _bd_rows(table: pd.DataFrame, metrics: list[str]) -> list[dict]:
     """A BD table as page rows: per metric [BD-rate, BD-metric, why BD-rate is --, why
     BD-metric is --, share of the shorter curve for BD-rate, for BD-metric]."""
@@ -109,7 +121,23 @@ def _proposed_view(comp: Comparison) -> dict | None:
     for metric in comp.present:
         labels, rows = proposed_wide(comp, metric)
         out[metric] = {"columns": labels,
-                       "rows": {r[0]: [[_num(v), k, n] for v, k, n in r[1:]] for r in rows}}
+                       "rows": {r[0]: [[_num(c.value), c.covered, c.sequences, c.status]
+                                       for c in r[1:]] for r in rows},
+                       "marks": [_mark(m) for m in proposed_marks(labels, rows, metric)]}
+    return out
+
+
+def _matched_marks(comp: Comparison) -> dict[str, list[dict]]:
+    """Per metric and target rate, the marks of the fixed-target table (the one rule)."""
+    from benchmark.analysis.marks import Cell, best_in
+
+    out: dict[str, list[dict]] = {}
+    for metric, part in comp.fixed.groupby("metric"):
+        out[metric] = [_mark(best_in({r["entry"]: Cell(float(r["value"]), int(r["covered"]),
+                                                      int(r["sequences"]))
+                                      for r in part[part["target_bpp"] == t].to_dict("records")},
+                                     metric))
+                       for t in comp.options.targets]
     return out
 
 
@@ -146,10 +174,14 @@ def _rate_view(part: pd.DataFrame, fvd: pd.DataFrame, dataset: str, rate: str,
                 **{m: _num(r.get(m)) for m in present}} for r in comp.rd.to_dict("records")]
     bd = {regime: {a: _bd_rows(c.bd[a], seq_metrics) for a in anchors if len(c.bd.get(a, ()))}
           for regime, c in comps.items()}
+    bd_marks_ = {regime: {a: _bd_marks(c.bd[a], seq_metrics) for a in anchors
+                          if len(c.bd.get(a, ()))} for regime, c in comps.items()}
     bd_missing = {regime: c.bd_missing for regime, c in comps.items()}
     return {"metrics": present, "rd": rd_rows, "matched": dict(matched_rows),
+            "matched_marks": _matched_marks(comp),
             "proposed": _proposed_view(comp), "proposed_note": comp.proposed_note,
-            "bd": bd, "bd_missing": bd_missing, "headline": headline(comp),
+            "bd": bd, "bd_marks": bd_marks_, "bd_missing": bd_missing,
+            "headline": {**headline_data(comp), "lines": headline(comp)},
             "sequences": dict(per_sequence), "warnings": warnings, "dataset_warnings": shared}
 
 

@@ -21,8 +21,11 @@ const sv = (tag, attrs = {}) => {
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   return node;
 };
+// numbers for people: 4 significant digits, thousands as digits (FVD 2014, not 2.014e+3),
+// only tiny values (bpp 8.6e-4 stays 0.0008634) in exponent form below 1e-5
 const fmt = v => v === null || v === undefined ? "--"
-  : Math.abs(v) >= 1000 || (Math.abs(v) < 0.001 && v !== 0) ? v.toExponential(3)
+  : Math.abs(v) >= 1000 ? Math.round(v).toLocaleString("en-US")
+  : (Math.abs(v) < 1e-5 && v !== 0) ? v.toExponential(3)
   : Number(v.toPrecision(4)).toString();
 const better = m => (DATA.metrics[m] || {}).lower_is_better ? "min" : "max";
 const arrow = m => better(m) === "min" ? "\u2193 lower is better" : "\u2191 higher is better";
@@ -52,15 +55,13 @@ function table(id, ds, columns, rows, opts = {}) {
       return sort.dir === "asc" ? c : -c;
     });
   }
-  const best = {};
-  columns.forEach((c, i) => {
-    if (!c.best) return;
-    const vals = visible.map(r => r.cells[c.key]).filter(v => v !== null && v !== undefined);
-    if (vals.length > 1) best[i] = c.best === "min" ? Math.min(...vals) : Math.max(...vals);
-  });
+  // "best" marks come with the data, decided by one rule (benchmark/analysis/marks.py): a
+  // column's mark names its best entries, or says why it marks none
   const head = el("tr", {}, columns.map((c, i) => {
-    const th = el("th", {class: (c.cls || "") + (sort && sort.col === i ? ` sorted-${sort.dir}` : ""),
-                         "data-col": i, title: c.title || "click to sort", text: c.label});
+    const why = c.mark && !c.mark.best.length ? c.mark.why : "";
+    const th = el("th", {class: (c.cls || "") + (sort && sort.col === i ? ` sorted-${sort.dir}` : "")
+                         + (why ? " unmarked" : ""),
+                         "data-col": i, title: why || c.title || "click to sort", text: c.label});
     th.addEventListener("click", () => {
       const same = sort && sort.col === i;
       const first = c.best === "max" ? "desc" : "asc";   // best first; else ascending
@@ -82,7 +83,7 @@ function table(id, ds, columns, rows, opts = {}) {
       const v = r.cells[c.key];
       const td = el("td", {class: c.cls || ""});
       td.textContent = (c.num ? fmt(v) : (v ?? "--")) + ((r.annot || {})[c.key] || "");
-      if (best[i] !== undefined && v === best[i]) td.classList.add("best");
+      if (c.mark && r.entry && c.mark.best.includes(r.entry)) td.classList.add("best");
       if (i === 0 && e && e.role === "receiver") {
         td.append(el("span", {class: "tag", text: `receiver of ${e.receiver_of}'s streams`}));
       }
@@ -92,8 +93,13 @@ function table(id, ds, columns, rows, opts = {}) {
     });
     return tr;
   });
+  const unmarked = columns.filter(c => c.mark && !c.mark.best.length)
+    .map(c => `${c.label.split(" (")[0]}: ${c.mark.why}`);
   return el("div", {class: "scroll"}, el("table", {id, "data-table": opts.kind || id},
-            el("thead", {}, head), el("tbody", {}, body)));
+            el("thead", {}, head), el("tbody", {}, body)),
+            unmarked.length ? el("p", {class: "note unmarked-note", text: "\u2605 marks the best only where " +
+              "every entry has a value at full coverage (against an anchor: beats it). Unmarked: " +
+              unmarked.join("; ") + "."}) : "");
 }
 
 function warnBox(lines) {
@@ -201,12 +207,33 @@ function plot(series, {xlabel, ylabel, xlog = true, title = "", width = 600, hei
       }
     }
     svg.append(group);
+  }
+  // every rival's front markers once more, hollow, above the proposed curve: a rival's point
+  // at the proposed rate is never hidden under it
+  const onTop = sv("g", {class: "rival-markers", "clip-path": `url(#${clip})`});
+  for (const s of series.filter(s => !s.bold)) {
+    for (const p of s.points.filter(p => p[1] !== null && (!xlog || p[0] > 0))) {
+      const m = marker(s.marker, fx(p[0]), fy(p[1]), 3.2, s.colour, false);
+      m.setAttribute("fill", "none");
+      m.setAttribute("stroke", s.colour);
+      m.setAttribute("stroke-width", "1.2");
+      onTop.append(m);
+    }
+  }
+  svg.append(onTop);
+  series.forEach((s, i) => {
     const y = T + 6 + i * 14;
     svg.append(sv("line", {x1: L + W + 10, x2: L + W + 26, y1: y, y2: y, stroke: s.colour,
                            "stroke-width": s.bold ? 3 : 2}));
     svg.append(marker(s.marker, L + W + 18, y, 3, s.colour, false));
     const t = sv("text", {x: L + W + 30, y: y + 4, "font-weight": s.bold ? "bold" : "normal"});
     t.textContent = s.name; svg.append(t);
+  });
+  if (series.some(s => (s.faint || []).length)) {   // the faint markers, explained
+    const y = T + 6 + series.length * 14;
+    svg.append(marker("o", L + W + 18, y, 2.6, "#777", true));
+    const t = sv("text", {x: L + W + 30, y: y + 4, class: "faint-legend"});
+    t.textContent = "faint: off its front (dominated)"; svg.append(t);
   }
   if (caveat) {
     const t = sv("text", {x: L + 4, y: T + 12, class: "caveat"});
@@ -220,15 +247,35 @@ function metricOf(view) {
   return view.metrics.includes(state.metric) ? state.metric : view.metrics[0];
 }
 
-const coverage = cell => cell ? ` (${cell[1]}/${cell[2]})` : "";
-const whyMissing = (label, cell) => !cell ? `${label}: not run`
+const notRun = cell => !cell || cell[3] === "not run";
+const coverage = cell => notRun(cell) ? " (not run)" : ` (${cell[1]}/${cell[2]})`;
+const whyMissing = (label, cell) => notRun(cell) ? `${label}: not run`
   : cell[0] === null ? `${label} ${cell[1]}/${cell[2]}` : "";
+
+function ranked(ds, names, valuesOf, metric) {
+  // the proposed entry first, then the rest by their mean rank over the columns where they
+  // have a value under the selected metric (entries with none last, then by name)
+  const d = DATA.datasets[ds];
+  const cols = names.length ? valuesOf(names[0]).length : 0;
+  const score = Object.fromEntries(names.map(n => [n, []]));
+  for (let j = 0; j < cols; j++) {
+    const have = names.filter(n => { const c = valuesOf(n)[j]; return c && c[0] !== null; });
+    have.sort((a, b) => better(metric) === "min" ? valuesOf(a)[j][0] - valuesOf(b)[j][0]
+                                                  : valuesOf(b)[j][0] - valuesOf(a)[j][0]);
+    have.forEach((n, r) => score[n].push(r));
+  }
+  const mean = n => score[n].length ? score[n].reduce((a, b) => a + b, 0) / score[n].length : Infinity;
+  const rest = names.filter(n => n !== d.proposed).sort((a, b) => mean(a) - mean(b) || a.localeCompare(b));
+  return names.includes(d.proposed) ? [d.proposed, ...rest] : rest;
+}
+
+const kindOf = e => e.role === "receiver" ? `receiver of ${e.receiver_of}'s streams` : (e.kind || "");
 
 function entryRows(ds, names, view, valueCells) {
   // rows of a values table: numbers to sort and mark, their coverage, and why a cell is --
   return names.map(name => {
     const e = DATA.datasets[ds].entries[name] || {};
-    const cells = {entry: name, kind: e.kind, causal: e.causal ? "yes" : "no"}, annot = {};
+    const cells = {entry: name, kind: kindOf(e), causal: e.causal ? "yes" : "no"}, annot = {};
     const why = [];
     valueCells(name).forEach(([key, label, cell]) => {
       cells[key] = cell ? cell[0] : null;
@@ -248,9 +295,10 @@ function proposedSection(ds, view, metric) {
   if (!p) return [el("h3", {text: "Quality at the proposed method's rates"}),
     el("p", {class: "note", id: `no-proposed-${ds}`, text: `No table: ${view.proposed_note || "no values"}.`})];
   const cols = [{key: "entry", label: "method", cls: "name"}, {key: "kind", label: "kind"},
-                ...p.columns.map((c, i) => ({key: `p${i}`, label: c, num: true, best: better(metric)})),
+                ...p.columns.map((c, i) => ({key: `p${i}`, label: c, num: true, best: better(metric),
+                                             mark: (p.marks || [])[i]})),
                 {key: "why", label: "why --", cls: "name why"}];
-  const names = [d.proposed, ...Object.keys(p.rows).filter(n => n !== d.proposed).sort()];
+  const names = ranked(ds, Object.keys(p.rows), n => p.rows[n] || [], metric);
   const rows = entryRows(ds, names, view, name => p.columns.map((c, i) =>
     [`p${i}`, c.split(" ")[0], (p.rows[name] || [])[i]]));
   return [el("h3", {}, `Quality at ${d.proposed}'s own rates: ${metric} `,
@@ -265,10 +313,12 @@ function matchedSection(ds, view, metric) {
   const cols = [{key: "entry", label: "method", cls: "name"},
                 {key: "kind", label: "kind"}, {key: "causal", label: "causal"},
                 ...DATA.targets.map((t, i) => ({key: `t${i}`, label: `${t} bpp`, num: true,
-                                                best: better(metric)})),
+                                                best: better(metric),
+                                                mark: ((view.matched_marks || {})[metric] || [])[i]})),
                 {key: "why", label: "why --", cls: "name why"}];
   const d = DATA.datasets[ds];
-  const rows = entryRows(ds, Object.keys(d.entries).sort(), view, name =>
+  const names = ranked(ds, Object.keys(d.entries), n => values[n] || DATA.targets.map(() => null), metric);
+  const rows = entryRows(ds, names, view, name =>
     DATA.targets.map((t, i) => [`t${i}`, `${t} bpp`, (values[name] || [])[i]]));
   return [el("h3", {}, `Matched-rate table (fixed targets): ${metric} `,
              el("span", {class: "sub", text: `(${arrow(metric)}; pchip in log-bpp on each entry's front, never ` +
@@ -334,8 +384,10 @@ function bdSection(ds, view, metric) {
       why: [c[2], c[3]].filter(Boolean).join("; ")}};
   });
   const cols = [{key: "entry", label: "method", cls: "name"},
-                {key: "rate", label: `BD-rate ${metric} (%)`, num: true, best: "min"},
-                {key: "delta", label: `BD-${metric}`, num: true, best: better(metric)},
+                {key: "rate", label: `BD-rate ${metric} (%)`, num: true, best: "min",
+                 mark: (((view.bd_marks[regime] || {})[anchor] || {})[metric] || {}).rate},
+                {key: "delta", label: `BD-${metric}`, num: true, best: better(metric),
+                 mark: (((view.bd_marks[regime] || {})[anchor] || {})[metric] || {}).delta},
                 {key: "share", label: "quality share (%)", num: true,
                  title: "share of the shorter front's quality range that both fronts cover (smallest over sequences)"},
                 {key: "share_m", label: "rate share (%)", num: true,
@@ -397,10 +449,16 @@ function drill(ds, seq, view, metric) {
   for (const [n, j] of chosen) {
     if (j.preview) figures.push(frameFigure(`${n}: ${j.rate_point}, ${fmt(j[key])} bpp`, j.preview));
   }
+  // a set metric (FVD, KVD) is computed over a dataset's clips: no per-sequence RD points and
+  // no per-frame values; the panels say so instead of drawing empty axes
+  const setLevel = (DATA.metrics[metric] || {}).set_level;
+  const why = el("p", {class: "note empty-panel", text: `${metric} is computed over all clips of ` +
+    "the dataset together (a set metric): it has no per-sequence or per-frame values. Choose a " +
+    "per-frame metric (LPIPS, DISTS, PSNR) above to see this sequence's curves."});
   return el("div", {class: "drill", id: `drill-${ds}-${seq}`, "data-sequence": seq},
     el("h3", {}, `${seq}: drill-down `, el("button", {class: "close", text: "close", onclick: () => {
       delete state.open[ds]; render(); }})),
-    el("div", {class: "plots"},
+    setLevel ? why : el("div", {class: "plots"},
        rdPlots(ds, view, seqPoints, metric, `${seq}: ${metric}`)[0],
        plot(frameSeries, {xlabel: "frame", ylabel: (DATA.metrics[metric] || {}).axis || metric, xlog: false,
                           title: `${seq}: ${metric} per frame near ${target} bpp`})),
@@ -476,6 +534,34 @@ function controls() {
   return box;
 }
 
+function headlineBlock(ds, view) {
+  // the report's headline (report/headline.md), at the top of each dataset
+  const h = view.headline || {};
+  const lines = h.lines || [];
+  if (!lines.length) return "";
+  return el("div", {class: "headline", id: `headline-${ds}`},
+    el("strong", {class: "title", text: "Headline"}),
+    el("p", {class: "lead", text: lines[0]}),
+    el("ul", {}, lines.slice(1).map(line => el("li", {class: line.trim().startsWith("caveat:") ? "caveat" : "",
+                                                  text: line.trim()}))));
+}
+
+function provenanceTable(prov) {
+  // what produced the numbers, one row per item (versions, weights, metric protocols)
+  const text = v => Array.isArray(v) ? v.join("; ")
+    : v && typeof v === "object" ? Object.entries(v).map(([k, x]) => `${k}: ${text(x)}`).join("; ")
+    : String(v ?? "");
+  const rows = [];
+  for (const [group, items] of Object.entries(prov || {})) {
+    if (items && typeof items === "object" && !Array.isArray(items)) {
+      for (const [k, v] of Object.entries(items)) rows.push([group, k, text(v)]);
+    } else rows.push([group, "", text(items)]);
+  }
+  return el("table", {id: "provenance", class: "provenance"},
+    el("thead", {}, el("tr", {}, ["what", "item", "value"].map(h => el("th", {text: h})))),
+    el("tbody", {}, rows.map(r => el("tr", {}, r.map(c => el("td", {text: c}))))));
+}
+
 function render() {
   const scrollY = window.scrollY;
   const app = document.getElementById("app");
@@ -488,6 +574,7 @@ function render() {
                                "data-dataset": ds},
       el("h2", {}, ds, el("span", {class: "sub", text: `  ${d.sequences.length} sequence(s), ` +
                                    `${Object.keys(d.entries).length} entries, rate: ${state.rate}`})),
+      headlineBlock(ds, view),
       ...proposedSection(ds, view, metric),
       ...matchedSection(ds, view, metric),
       ...bdSection(ds, view, metric),
@@ -504,8 +591,7 @@ function render() {
     sections.push(sec);
   }
   app.replaceChildren(...sections, ...studySection(),
-    el("section", {class: "dataset"}, el("h2", {text: "Provenance"}),
-       el("pre", {id: "provenance", text: JSON.stringify(DATA.provenance, null, 1)})));
+    el("section", {class: "dataset"}, el("h2", {text: "Provenance"}), provenanceTable(DATA.provenance)));
   window.scrollTo(0, scrollY);
   document.body.dataset.ready = String(Number(document.body.dataset.ready || 0) + 1);
 }
