@@ -136,6 +136,9 @@ def test_headline_block_ranked_rows_one_rule_marks_and_provenance(driver, page):
     assert section.find_elements("css selector", "div, h3, table")[0] == block
     assert "ours at" in block.text and "lpips-alex (lower better)" in block.text
     assert "caveat: 2 clips (fewer than 5)" in block.text
+    notes = driver.find_elements("css selector", "section[data-dataset=toy] p.caveat-note")
+    assert notes and all(n.is_displayed() and "means over 2 sequence(s)" in n.text
+                         for n in notes)   # in the open, above the tables they concern
     order = _rows(driver, "proposed")
     assert order[0] == "ours" and order[1] == "teacher" and order[-1] == "gen"   # lpips-alex
     marked = {b.find_element("xpath", "..").get_attribute("data-entry")
@@ -148,6 +151,18 @@ def test_headline_block_ranked_rows_one_rule_marks_and_provenance(driver, page):
     rows = driver.find_elements("css selector", "table#provenance tbody tr")
     assert rows and any("ulvr-bench" in r.text for r in rows)
     assert console_errors(driver) == []
+
+
+def test_the_why_column_is_readable_at_1400_px(driver, page):
+    size = driver.get_window_size()
+    driver.set_window_size(1400, 900)
+    try:
+        _open(driver, page)
+        cells = driver.find_elements("css selector", "table[data-table=matched] td.why")
+        assert cells and all(c.size["width"] >= 250 for c in cells)   # 22em, never squeezed
+        assert all(c.is_displayed() for c in cells)
+    finally:
+        driver.set_window_size(size["width"], size["height"])
 
 
 def test_clicking_a_column_header_reorders_the_rows(driver, page):

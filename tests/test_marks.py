@@ -81,7 +81,8 @@ def test_a_rival_short_of_overlap_at_a_target_marks_nothing_there(tmp_path):
     write_report(_proposed_store(tmp_path / "s"), tmp_path / "rep",
                  options=Options(anchors=(), targets=(0.0003, 0.0005)), rates=("total",))
     md = (tmp_path / "rep" / "matched_rate_toy.md").read_text()
-    assert "**" not in "".join(_table(md, "lpips-alex"))   # the teacher (one point) covers no target: nothing is best
+    # the teacher (one point) covers no target: nothing is best
+    assert "**" not in "".join(_table(md, "lpips-alex"))
     assert "without a value for every sequence" in md
 
 

@@ -292,6 +292,12 @@ def write_matched(comp: Comparison, stem: Path, notes: list[str]) -> list[Path]:
 
 
 def caveat(comp: Comparison, metric: str) -> str:
+    """caveat_text as a Markdown quote under a table's heading ('' when none)."""
+    text = caveat_text(comp, metric)
+    return f"> Caveat: {text}.\n\n" if text else ""
+
+
+def caveat_text(comp: Comparison, metric: str) -> str:
     """The visible caveat of one metric's table: too few sequences behind its means, or too
     few clips behind an FVD ('' when neither)."""
     out = []
@@ -306,7 +312,7 @@ def caveat(comp: Comparison, metric: str) -> str:
     elif sequences < MIN_SEQUENCES:
         out.append(f"means over {sequences} sequence(s) (fewer than {MIN_SEQUENCES}): see the "
                    "intervals and the per-sequence CSV")
-    return ("> Caveat: " + "; ".join(out) + ".\n\n") if out else ""
+    return "; ".join(out)
 
 
 def _unmarked_note(unmarked: list[str]) -> list[str]:

@@ -29,7 +29,7 @@ from benchmark.metrics.table import lower_is_better, output_spec
 from benchmark.reporting.headline import headline, headline_data
 from benchmark.reporting.notes import provenance
 from benchmark.reporting.plots import axis_label, method_style
-from benchmark.reporting.report import bd_marks, proposed_marks, proposed_wide
+from benchmark.reporting.report import bd_marks, caveat_text, proposed_marks, proposed_wide
 
 PREVIEW_BUDGET = 24 * 2**20   # bytes of preview PNGs a page embeds (the drill-down's grid)
 DIGITS = 5                    # significant digits kept in the page's numbers
@@ -179,6 +179,7 @@ def _rate_view(part: pd.DataFrame, fvd: pd.DataFrame, dataset: str, rate: str,
     bd_missing = {regime: c.bd_missing for regime, c in comps.items()}
     return {"metrics": present, "rd": rd_rows, "matched": dict(matched_rows),
             "matched_marks": _matched_marks(comp),
+            "caveats": {m: caveat_text(comp, m) for m in present},
             "proposed": _proposed_view(comp), "proposed_note": comp.proposed_note,
             "bd": bd, "bd_marks": bd_marks_, "bd_missing": bd_missing,
             "headline": {**headline_data(comp), "lines": headline(comp)},

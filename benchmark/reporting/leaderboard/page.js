@@ -289,6 +289,14 @@ function entryRows(ds, names, view, valueCells) {
   });
 }
 
+function caveatNote(view, metric) {
+  // a caveat that concerns this metric's numbers, shown in the open above its table
+  const text = (view.caveats || {})[metric];
+  const set = (DATA.metrics[metric] || {}).set_level ? view.dataset_warnings : [];
+  const all = [text, ...set].filter(Boolean);
+  return all.length ? el("p", {class: "caveat-note", text: "Caveat: " + all.join("; ") + "."}) : "";
+}
+
 function proposedSection(ds, view, metric) {
   const d = DATA.datasets[ds];
   const p = view.proposed && view.proposed[metric];
@@ -305,6 +313,7 @@ function proposedSection(ds, view, metric) {
              el("span", {class: "sub", text: `(${arrow(metric)}; each rival's front interpolated at ` +
                          `${d.proposed}'s bpp on each sequence, pchip in log-bpp, never extrapolated; ` +
                          "mean over sequences only where all are covered (k/n); \u2605 best)"})),
+          caveatNote(view, metric),
           table(`proposed-${ds}`, ds, cols, rows, {kind: "proposed"})];
 }
 
@@ -323,8 +332,7 @@ function matchedSection(ds, view, metric) {
   return [el("h3", {}, `Matched-rate table (fixed targets): ${metric} `,
              el("span", {class: "sub", text: `(${arrow(metric)}; pchip in log-bpp on each entry's front, never ` +
                                              "extrapolated; (k/n): sequences covered; \u2605 best shown)"})),
-          view.dataset_warnings.length ? el("p", {class: "note"}, warnBox(view.dataset_warnings),
-                                            " caveats that concern every entry") : "",
+          caveatNote(view, metric),
           table(`matched-${ds}`, ds, cols, rows, {kind: "matched"})];
 }
 
