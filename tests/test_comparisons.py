@@ -3,6 +3,8 @@ proposed method's own rates, the headline, and a report that never crashes on a 
 
 from __future__ import annotations
 
+import json
+
 import bjontegaard as bd
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ from benchmark.analysis.comparisons import Options, compare
 from benchmark.analysis.fronts import front_mask
 from benchmark.analysis.matched import at_proposed, interpolate_at
 from benchmark.analysis.rd import rd_table
-from benchmark.reporting.headline import best_rival, headline
+from benchmark.reporting.headline import headline
 from benchmark.reporting.report import write_report
 from tests.synthetic_store import record, write_store
 
@@ -151,10 +153,17 @@ def test_headline_takes_its_numbers_from_the_tables(tmp_path):
     write_report(_store(tmp_path, _proposed_records()), tmp_path / "rep", summary=summary)
     assert 1 < len(summary) <= 15
     long = pd.read_csv(tmp_path / "rep" / "matched_proposed_toy.csv")
-    rival = best_rival(long, "ours", "lpips-alex", "p1")
-    assert rival is not None and rival[0] in {"x265", "lowres-bicubic"}
+    mean = long[(long["sequence"] == "mean") & (long["metric"] == "lpips-alex")
+                & (long["proposed_rate_point"] == "p1") & (long["entry"] != "ours")
+                & (long["covered"] == long["sequences"])]
+    rival = mean.sort_values("value").iloc[0]            # the best rival with every clip
+    assert rival["entry"] in {"x265", "lowres-bicubic"}
     line = next(s for s in summary if s.strip().startswith("lpips-alex"))
-    assert f"{rival[0]} {rival[1]:.4g}" in line
+    assert f"{rival['entry']} {rival['value']:.4g}" in line
+    data = json.loads((tmp_path / "rep" / "headline.json").read_text())
+    point = next(p for p in data[0]["points"] if p["rate_point"] == "p1")
+    assert point["metrics"]["lpips-alex"]["best_rival"] == rival["entry"]
+    assert (tmp_path / "rep" / "headline.md").read_text().count(rival["entry"]) >= 1
     bd_csv = pd.read_csv(tmp_path / "rep" / "bd_table_toy.csv").set_index("method")
     bd_line = next(s for s in summary if "BD-rate (%) vs x265" in s)
     assert f"lpips-alex {bd_csv.at['ours', 'BD-rate lpips-alex (%)']:.4g}" in bd_line
@@ -211,7 +220,7 @@ def test_compare_feeds_page_and_report_alike(tmp_path):
     data = page_data(store)
     view = data["datasets"]["toy"]["rates"]["total"]
     assert data["datasets"]["toy"]["proposed"] == comp.proposed == "ours"
-    assert view["headline"] == headline(comp)
+    assert view["headline"]["lines"] == headline(comp)
     assert data["datasets"]["toy"]["entries"]["lowres-bicubic"]["role"] == "receiver"
 
 

@@ -241,8 +241,11 @@ def test_bd_table_follows_the_chosen_anchor(driver, page):
     assert "codec-a" not in _rows(driver, "bd") and "codec-b" in _rows(driver, "bd")
     Select(driver.find_element("id", "anchor-toy")).select_by_value("codec-b")
     assert "codec-b" not in _rows(driver, "bd") and "codec-a" in _rows(driver, "bd")
-    share = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(5)")
+    share = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(7)")
     assert float(share.text) == pytest.approx(100.0)         # same rate points: full overlap
+    ci = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(3)")
+    wins = driver.find_element("css selector", "table[data-table=bd] tbody tr td:nth-child(4)")
+    assert re.fullmatch(r"\[-?[\d.,e+-]+, -?[\d.,e+-]+\]", ci.text) and wins.text.endswith("/2")
     from selenium.webdriver.support.ui import Select as Choose
 
     Choose(driver.find_element("id", "regime-toy")).select_by_value("ultra-low")

@@ -100,7 +100,8 @@ def _bd_marks(table: pd.DataFrame, metrics: list[str]) -> dict:
 
 def _bd_rows(table: pd.DataFrame, metrics: list[str]) -> list[dict]:
     """A BD table as page rows: per metric [BD-rate, BD-metric, why BD-rate is --, why
-    BD-metric is --, share of the shorter curve for BD-rate, for BD-metric]."""
+    BD-metric is --, share of the shorter curve for BD-rate, for BD-metric, the BD-rate's
+    bootstrap 95% interval (low, high), the sequences it wins]."""
     rows = []
     for r in table.to_dict("records"):
         row = {"entry": r["method"]}
@@ -108,7 +109,10 @@ def _bd_rows(table: pd.DataFrame, metrics: list[str]) -> list[dict]:
             if f"BD-rate {m} (%)" in r:
                 row[m] = [_num(r[f"BD-rate {m} (%)"]), _num(r[f"BD-{m}"]),
                           r.get(f"BD-rate {m} why --") or "", r.get(f"BD-{m} why --") or "",
-                          _num(r.get(f"BD-rate {m} share (%)")), _num(r.get(f"BD-{m} share (%)"))]
+                          _num(r.get(f"BD-rate {m} share (%)")), _num(r.get(f"BD-{m} share (%)")),
+                          _num(r.get(f"BD-rate {m} CI95 low")),
+                          _num(r.get(f"BD-rate {m} CI95 high")),
+                          r.get(f"BD-rate {m} wins") or ""]
         rows.append(row)
     return rows
 

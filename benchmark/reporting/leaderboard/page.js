@@ -386,14 +386,18 @@ function bdSection(ds, view, metric) {
     regimes.map(r => el("option", {value: r, text: DATA.regimes[r] ? `${r} (${DATA.regimes[r][0]}-${DATA.regimes[r][1]} bpp)` : "all rates"})));
   rsel.value = regime;
   const rows = byAnchor[anchor].map(r => {
-    const c = r[metric] || [null, null, "", "", null, null];
+    const c = r[metric] || [null, null, "", "", null, null, null, null, ""];
     return {entry: r.entry, warnings: [], cells: {
       entry: r.entry, rate: c[0], delta: c[1], share: c[4], share_m: c[5],
+      ci: c[6] === null || c[6] === undefined ? "" : `[${fmt(c[6])}, ${fmt(c[7])}]`, wins: c[8],
       why: [c[2], c[3]].filter(Boolean).join("; ")}};
   });
   const cols = [{key: "entry", label: "method", cls: "name"},
                 {key: "rate", label: `BD-rate ${metric} (%)`, num: true, best: "min",
                  mark: (((view.bd_marks[regime] || {})[anchor] || {})[metric] || {}).rate},
+                {key: "ci", label: "95% CI over sequences",
+                 title: "percentile bootstrap interval of the mean BD-rate over sequences"},
+                {key: "wins", label: "wins", title: "sequences on which the BD-rate is below 0"},
                 {key: "delta", label: `BD-${metric}`, num: true, best: better(metric),
                  mark: (((view.bd_marks[regime] || {})[anchor] || {})[metric] || {}).delta},
                 {key: "share", label: "quality share (%)", num: true,
