@@ -98,13 +98,11 @@ def test_the_cheaters_do_cheat_without_the_sandbox(channels, short_clip, tmp_pat
         assert record["total_bits"] == 0
 
 
-@pytest.mark.parametrize("cheater", ["test-cheat-tcp", "test-cheat-proc",
-                                     "test-cheat-stream-names", "test-cheat-environment",
-                                     "test-cheat-sysv-shm", "test-cheat-abstract-socket",
-                                     "test-cheat-neighbour", "test-cheat-shm",
-                                     "test-cheat-parameter-sets"])
-def test_check_method_fails_each_channel(channels, short_clip, cheater):
-    verdicts = {c.name: c for c in check_method(cheater, short_clip)}
+@pytest.mark.parametrize("cheater", sorted({*CAUGHT, "test-cheat-parameter-sets",
+                                             "test-cheat-store"}))
+def test_check_method_fails_each_channel(channels, short_clip, cheater, tmp_path):
+    options = {"target": str(tmp_path)} if cheater == "test-cheat-store" else {}
+    verdicts = {c.name: c for c in check_method(cheater, short_clip, options)}
     failed = [name for name, c in verdicts.items() if not c.ok]
     assert failed, f"check-method passed {cheater}: {verdicts}"
 

@@ -95,7 +95,10 @@ def _serve(conn, scratch: str, confinement: Confinement, threads: int, parent: i
     plugins.set_plugin_modules(modules)
     methods: dict[str, object] = {}
     while True:
-        request = conn.recv()
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):   # the job process is gone: exit quietly
+            return
         if request is None:
             return
         try:
