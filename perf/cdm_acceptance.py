@@ -32,7 +32,7 @@ import pandas as pd
 import benchmark.core.torch_setup  # noqa: F401
 from benchmark.analysis.fronts import front_points
 from benchmark.analysis.matched import interpolate_at
-from benchmark.analysis.rd import best_direction, load_entries, rd_table, with_rate
+from benchmark.analysis.rd import load_entries, rd_table, with_rate
 from benchmark.analysis.setmetrics import fvd_table
 from benchmark.core.errors import UlvrError
 from benchmark.data.store import STATUS_OK, ResultStore
@@ -376,10 +376,9 @@ def _check_rows(checks: list[Check]) -> pd.DataFrame:
 def format_report(table: pd.DataFrame, checks: list[Check], lowest: list[Check], proposed: str,
                   method: str, teacher: str, rate: str, fvd_notes: list[str]) -> str:
     """The Markdown report: table, checks per rate point, lowest point, summary."""
-    best = {c: best_direction(c) for c in TABLE_COLUMNS if c in table and c not in
-            ("bpp", "fvd_clips")}
+    # rows are at different rates: nothing is marked best (benchmark.analysis.marks)
     out = [f"# Acceptance of {proposed} (issue 13), rate: {rate}\n",
-           "## Report table (means over the sequences)\n", to_markdown(table, best)]
+           "## Report table (means over the sequences)\n", to_markdown(table)]
     out += fvd_notes
     out.append(f"\nRivals: LPIPS/DISTS against every entry but {method}'s and {teacher}'s, tOF "
                "against frame-diffusion and semantic-only, all at matched rate (pchip in log10 "
