@@ -148,7 +148,7 @@ def compare(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
     ok = frame[frame["status"] == STATUS_OK]
     proposed, why = proposed_entry(ok, options.proposed) if len(ok) else (None, "no results")
     result = Comparison(dataset, rate, options, rd, present, proposed, why)
-    for anchor in options.anchors:
+    def against(anchor: str) -> None:
         try:
             table, cells, missing = bd_against(frame, rd, anchor, present, options)
         except UlvrError as exc:
@@ -156,17 +156,14 @@ def compare(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
         result.bd[anchor], result.bd_sequences[anchor] = table, cells
         if missing:
             result.bd_missing[anchor] = missing
+
+    for anchor in options.anchors:
+        against(anchor)
     if REFERENCE_CODEC in result.bd and len(result.bd[REFERENCE_CODEC]):
         result.strongest = strongest_classical(frame, result.bd[REFERENCE_CODEC],
                                                [m for m in present if m not in SET_OUTPUTS])
         for codec in sorted({c for c, _ in result.strongest.values()} - set(result.bd)):
-            try:
-                table, cells, missing = bd_against(frame, rd, codec, present, options)
-            except UlvrError as exc:
-                table, cells, missing = pd.DataFrame(), pd.DataFrame(), str(exc)
-            result.bd[codec], result.bd_sequences[codec] = table, cells
-            if missing:
-                result.bd_missing[codec] = missing
+            against(codec)
     seq_metrics = [m for m in present if m not in SET_OUTPUTS]
     per_seq = matched.per_sequence(ok, seq_metrics, options.targets, front=options.front)
     result.fixed_sequences = per_seq

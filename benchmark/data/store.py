@@ -147,28 +147,29 @@ class ResultStore:
             record["_path"] = str(path)  # where it lives (for its preview frame)
             yield record
 
+    def _named(self, paths: list[Path], what: str, advice: str) -> str:
+        """One line naming up to NAMES_SHOWN of `paths` (the rest counted) ('' if none)."""
+        if not paths:
+            return ""
+        names = [str(p.relative_to(self.records_dir)) for p in paths[:NAMES_SHOWN]]
+        more = len(paths) - len(names)
+        return (f"{what}: {', '.join(names)}" + (f" (+{more} more)" if more else "")
+                + f" ({advice})")
+
     def unreadable_note(self) -> str:
         """One line naming the unreadable records of the last records() pass ('' if none)."""
-        if not self.unreadable:
-            return ""
-        names = [str(p.relative_to(self.records_dir)) for p in self.unreadable[:NAMES_SHOWN]]
-        more = len(self.unreadable) - len(names)
-        return (f"skipped {len(self.unreadable)} unreadable record"
-                f"{'s' if len(self.unreadable) != 1 else ''} in '{self.records_dir}': "
-                f"{', '.join(names)}" + (f" (+{more} more)" if more else "")
-                + " (fix or delete them; 'ulvr run' re-runs their jobs)")
+        n = len(self.unreadable)
+        return self._named(self.unreadable, f"skipped {n} unreadable record{'s' if n != 1 else ''}"
+                           f" in '{self.records_dir}'",
+                           "fix or delete them; 'ulvr run' re-runs their jobs")
 
     def tampered_note(self) -> str:
         """One line naming the records of the last records() pass whose digest does not
         match their content ('' if none)."""
-        if not self.tampered:
-            return ""
-        names = [str(p.relative_to(self.records_dir)) for p in self.tampered[:NAMES_SHOWN]]
-        more = len(self.tampered) - len(names)
-        return (f"{len(self.tampered)} record(s) in '{self.records_dir}' changed after they "
-                f"were written (digest mismatch): {', '.join(names)}"
-                + (f" (+{more} more)" if more else "")
-                + "; their numbers are not the harness's ('ulvr run --force' re-runs them)")
+        return self._named(self.tampered, f"{len(self.tampered)} record(s) in "
+                           f"'{self.records_dir}' changed after they were written (digest "
+                           "mismatch)", "their numbers are not the harness's; 'ulvr run "
+                           "--force' re-runs them")
 
     def warn_unreadable(self) -> None:
         """Print unreadable_note() and tampered_note() to stderr, once per set of files."""

@@ -132,20 +132,26 @@ class TcpCheater(_Channel):
     port = 47913
 
     def smuggle(self, data: bytes, workdir: Path) -> None:
-        server = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
-
-        def serve() -> None:
-            while True:
-                conn, _ = server.accept()
-                conn.sendall(data)
-                conn.close()
-
-        _held.append(threading.Thread(target=serve, daemon=True))
-        _held[-1].start()
+        _serve_in_background(socket.create_server(("127.0.0.1", self.port), reuse_port=True),
+                             data)
 
     def fetch(self, session: dict) -> bytes:
         with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
             return _receive_all(conn, session)
+
+
+def _serve_in_background(server: socket.socket, data: bytes) -> None:
+    """A thread of the encoder that hands `data` to whoever connects, for as long as the
+    encoder's process lives."""
+
+    def serve() -> None:
+        while True:
+            conn, _ = server.accept()
+            conn.sendall(data)
+            conn.close()
+
+    _held.append(threading.Thread(target=serve, daemon=True))
+    _held[-1].start()
 
 
 def _receive_all(conn: socket.socket, session: dict) -> bytes:
@@ -170,15 +176,7 @@ class AbstractSocketCheater(_Channel):
         server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         server.bind(self.address)
         server.listen()
-
-        def serve() -> None:
-            while True:
-                conn, _ = server.accept()
-                conn.sendall(data)
-                conn.close()
-
-        _held.append(threading.Thread(target=serve, daemon=True))
-        _held[-1].start()
+        _serve_in_background(server, data)
 
     def fetch(self, session: dict) -> bytes:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
