@@ -63,7 +63,7 @@ def worker_environment(declared: tuple[str, ...], scratch: str, threads: int) ->
     """The fixed environment of a request: the harness's names and the method's declared
     ones, nothing else of the runner's (an encoder's changes stay in its own worker)."""
     env = {k: os.environ[k] for k in (*HARNESS_ENV, *declared) if k in os.environ}
-    env.update(TMPDIR=scratch, OMP_NUM_THREADS=str(threads))
+    env.update(TMPDIR=scratch, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     return env
 
 
@@ -82,12 +82,16 @@ def _serve(conn, scratch: str, confinement: Confinement, threads: int, parent: i
     from benchmark.execution.sandbox import confine
 
     layers, warnings = confine(Path(scratch), confinement)   # before any thread starts
-    from benchmark.core.procs import exit_with_parent, set_threads
+    from benchmark.core.alloc import reuse_freed_memory
+    from benchmark.core.procs import exit_with_parent
 
+    reuse_freed_memory()   # as every job process: networks' large blocks reused, not faulted in
     exit_with_parent(parent)
     os.chdir(scratch)
     tempfile.tempdir = scratch
-    set_threads(threads)
+    # the thread budget through the environment: torch is imported by the methods that use it
+    # (a codec's worker never pays for it), and reads it then
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     conn.send(("ready", layers, warnings))
     from benchmark.core import plugins
     from benchmark.protocol import create_method
@@ -107,6 +111,8 @@ def _serve(conn, scratch: str, confinement: Confinement, threads: int, parent: i
             key = repr((request["method"], sorted(request["options"].items())))
             if key not in methods:
                 methods[key] = create_method(request["method"], **request["options"])
+                if "torch" in sys.modules:   # imported by the method: its thread budget
+                    sys.modules["torch"].set_num_threads(threads)
             method = methods[key]
             method.device = request["device"]
             workdir = Path(request["workdir"])

@@ -62,9 +62,13 @@ class Confinement:
 
     def covers(self, other: Confinement) -> bool:
         """Whether a worker confined by self may serve a job that needs `other`: it denies
-        at least as much, reads at least as much and has the same memory limit."""
+        at least as much, may read everything `other` reads (inside one of its read roots:
+        the harness's own checkpoints and the packaged sources already are) and has the same
+        memory limit."""
+        roots = read_roots(self.readable)
         return (self.role == other.role and other.denied <= self.denied
-                and set(other.readable) <= set(self.readable)
+                and all(any(_inside(Path(p).resolve(), r) for r in roots)
+                        for p in other.readable)
                 and self.memory_gb == other.memory_gb)
 
 
