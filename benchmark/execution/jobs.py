@@ -140,6 +140,12 @@ def relative_path(path: Path) -> str:
     return path.as_posix()
 
 
+def worker_memory_gb(job: Job) -> float:
+    """The address-space cap of a job's workers: none (0) on a GPU, whose driver reserves
+    far more address space than memory (CUDA would not start under the cap)."""
+    return job.memory_gb if job.device == "cpu" else 0.0
+
+
 def reconstruct(job: Job, method: Method, workdir: Path, store_root: str | None = None
                 ) -> tuple[Reconstruction, str, list[str]]:
     """Encode and decode where the job's isolation says (benchmark.execution.isolation): the
@@ -161,7 +167,7 @@ def reconstruct(job: Job, method: Method, workdir: Path, store_root: str | None 
         sources = sources or (seq.local_path(),)
         readable = (*weights_folders(), *(str(f) for f in method.weights_files() if f.exists()))
         encoder = sandbox_worker(encoder_confinement(sources, store_root, readable,
-                                                     job.memory_gb))
+                                                     worker_memory_gb(job)))
         encoded, encode_dir = encoder.encode(job.method, job.method_options, job.device,
                                              method.environment, seq, job.rate_point)
         encoder_mode, seen_versions = encoder.mode, encoder.versions
@@ -175,7 +181,7 @@ def reconstruct(job: Job, method: Method, workdir: Path, store_root: str | None 
         mode = "none"
     else:
         decoder = sandbox_worker(decoder_confinement(seq.local_path(), store_root, sources,
-                                                     readable, job.memory_gb))
+                                                     readable, worker_memory_gb(job)))
         decoded = decoder.decode(job.method, job.method_options, job.device,
                                  method.environment, streams, session)
         mode = decoder.mode if decoder.mode == encoder_mode else \
@@ -212,7 +218,8 @@ def execute_job(job: Job, timeout: float | None = None,
                           config_hash=config_digest(job.method_config))
             recon, isolation, parameter_sets = reconstruct(job, method, workdir, store_root)
             record.update(isolation=isolation, parameter_set_streams=parameter_sets,
-                          job_memory_gb=job.memory_gb if job.isolation != "none" else None)
+                          job_memory_gb=worker_memory_gb(job) if job.isolation != "none"
+                          else None)
             bits = recon.declared_bits
             metrics = [create_metric(name, device=job.device,
                                      **job.metric_options.get(name, {}))
