@@ -56,7 +56,6 @@ class WorkerFailed(UlvrError):
     """A sandboxed encoder or decoder raised, crashed or was stopped."""
 
 
-DecoderFailed = WorkerFailed   # the name the conformance checks and older callers use
 
 
 def worker_environment(declared: tuple[str, ...], scratch: str, threads: int) -> dict:
@@ -275,7 +274,7 @@ def sandbox_worker(confinement: Confinement) -> SandboxWorker:
         atexit.unregister(close_workers)
         atexit.register(close_workers)
         worker = _WORKERS[confinement.role] = SandboxWorker(
-            confinement, DECODER_SHARE(job_threads()) if confinement.role == "decoder" else None)
+            confinement, decoder_threads(job_threads()) if confinement.role == "decoder" else None)
     return worker
 
 
@@ -284,10 +283,11 @@ def job_threads() -> int:
     return int(os.environ.get("OMP_NUM_THREADS", "0") or 0) or (os.cpu_count() or 1)
 
 
-# The decoder's frames stream into the metrics, which the job process computes at the same
-# time: the two share the job's cores instead of each taking all of them (oversubscribed
-# torch threads made a 720p decode and its metrics up to 2.6x slower, perf.isolation_overhead)
-DECODER_SHARE = lambda threads: max(1, threads // 2)   # noqa: E731
+def decoder_threads(threads: int) -> int:
+    """The decoder's frames stream into the metrics, which the job process computes at the
+    same time: the two share the job's cores instead of each taking all of them
+    (oversubscribed torch threads made a 720p decode and its metrics up to 2.6x slower)."""
+    return max(1, threads // 2)
 
 
 def close_workers() -> None:
