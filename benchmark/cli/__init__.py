@@ -1,6 +1,6 @@
-"""The `ulvr` command line: one module per command (run, report, list, regress); command groups
-of plugins come through the `ulvr.commands` entry points, so building the parser imports no
-method's code beyond the small module that adds its commands.
+"""The `ulvr` command line: one module per command (run, report, list, regress, dataset);
+command groups of plugins come through the `ulvr.commands` entry points, so building the
+parser imports no method's code beyond the small module that adds its commands.
 
 May import: anything.
 """
@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from benchmark.analysis.matched import DEFAULT_TARGETS
-from benchmark.cli import listing, regress, report, run
+from benchmark.cli import dataset, listing, regress, report, run
 from benchmark.cli.common import bpp_list
 from benchmark.core.errors import UlvrError
 from benchmark.core.plugins import Registry
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ulvr", description="ULVR-Bench: video reconstruction "
                                      "from ultra-low-bitrate representations")
     sub = parser.add_subparsers(dest="command", required=True)
-    for module in (run, report, listing, regress):
+    for module in (run, report, listing, regress, dataset):
         module.add_commands(sub)
     study_commands(sub, bpp_list, DEFAULT_TARGETS)
     skipped: list[str] = []

@@ -62,12 +62,13 @@ def _print_summary(lines: list[str]) -> None:
 def _report_options(args: argparse.Namespace) -> object:
     """`ulvr report`'s comparison flags as comparisons.Options."""
     from benchmark.analysis.bdrate import parse_range
-    from benchmark.analysis.comparisons import Options
+    from benchmark.analysis.comparisons import DEFAULT_ANCHORS, Options
     from benchmark.analysis.fronts import check_front
 
     if not 0 <= args.min_overlap <= 1:
         raise UlvrError(f"--min-overlap {args.min_overlap}: give a share between 0 and 1")
-    return Options(anchors=tuple(csv_list(args.anchor)), front=check_front(args.front),
+    anchors = tuple(csv_list(args.anchor)) if args.anchor else DEFAULT_ANCHORS
+    return Options(anchors=anchors, front=check_front(args.front),
                    bd_method=args.bd_method, bd_mode=args.bd_mode, min_overlap=args.min_overlap,
                    bd_range=parse_range(args.bd_range), targets=tuple(args.targets),
                    proposed=args.proposed, x_axis=args.x_axis, digits=args.digits)
@@ -86,6 +87,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     rates = RATES if args.rate == "both" else (args.rate,)
     summary_lines: list[str] = []
     store = open_store(args.results)
+    if args.anchor:
+        check_anchors(csv_list(args.anchor), store, args.results)
     page = Path(out) / "index.html" if args.html or args.study else None
     page_options = {"study": study, "options": options, "min_clips": args.min_clips,
                     "rate": "payload" if args.rate == "payload" else "total",
@@ -104,6 +107,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(path)
     _print_summary(summary_lines)
     return 0
+
+
+def check_anchors(anchors: list[str], store, results: list[str]) -> None:
+    """Refuse, before any file is written, an --anchor with no results in the store."""
+    frame = store.dataframe()
+    methods = sorted(set(frame["method"])) if len(frame) else []
+    for anchor in anchors:
+        if anchor not in methods:
+            raise UlvrError(f"--anchor {anchor}: no results of '{anchor}' in "
+                            f"{', '.join(results)}; its methods are {', '.join(methods) or 'none'}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -130,9 +143,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "together, e.g. the embedded and native references side by side")
     report.add_argument("--output", help="folder for tables and plots (default: the first "
                         "RESULTS/report)")
-    report.add_argument("--anchor", default="x265,lowres-bicubic",
-                        help="BD anchors, comma-separated (default x265,lowres-bicubic): the "
-                        "first writes bd_table_DATASET, each other bd_table_DATASET_vs_NAME")
+    report.add_argument("--anchor",
+                        help="BD anchors, comma-separated (default x265,lowres-bicubic, the "
+                        "second only where it was run): the first writes bd_table_DATASET, "
+                        "each other bd_table_DATASET_vs_NAME")
     report.add_argument("--front", default="pareto", choices=("pareto", "hull", "none"),
                         help="curve of an entry with several configurations per rate: its "
                         "Pareto front per metric (default), upper convex hull, or every point")

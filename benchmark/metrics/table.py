@@ -47,7 +47,7 @@ METRIC_TABLE: tuple[MetricSpec, ...] = (
                ("psnr-rgb", "psnr-y", "psnr-u", "psnr-v", "psnr-yuv"), False,
                "PSNR on RGB and Y/U/V; YUV weighted 6:1:1; mean of per-frame values",
                colour="yuv", tolerance=0.05, table_outputs=("psnr-rgb", "psnr-yuv"),
-               record_keys=("yuv_reference",),
+               record_keys=("yuv_reference", "bit_depth"),   # the peak is the source's
                default=True),
     MetricSpec("ms-ssim", "benchmark.metrics.msssim", ("ms-ssim",), False,
                "multi-scale SSIM on 8-bit RGB (scales fixed per dataset, recorded)",

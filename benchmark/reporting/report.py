@@ -102,6 +102,8 @@ def _write_dataset(comp: Comparison, frame: pd.DataFrame, records: list[dict],
                            out_dir / f"rd_table_{stem}", None,
                            f"RD table: {dataset} ({comp.rate} rate)", notes)
     for i, anchor in enumerate(opts.anchors):
+        if i and anchor not in set(frame["method"]):   # a further anchor not run here: no table
+            continue
         name = f"bd_table_{stem}" + ("" if i == 0 else f"_vs_{anchor}")
         name += "" if opts.bd_mode == "per-sequence" else "_averaged"
         written += _write_bd(comp, anchor, out_dir / name, records)
