@@ -149,7 +149,8 @@ class CompressAICodec(Method):
             return Availability(False, f"published weights not in the torch hub cache: "
                                        f"{Path(missing[0]).name}{more} expected in "
                                        f"{Path(missing[0]).parent}/ (set TORCH_HOME to use "
-                                       "another cache), or pass checkpoint=PATH")
+                                       "another cache), or give weights: --option "
+                                       f"{self.name or self.zoo_name}.checkpoint=PATH")
         return Availability(False, f"weights file {missing[0]} not found")
 
     def model(self, quality: int | None) -> tuple[Any, dict]:

@@ -68,4 +68,50 @@ def test_the_own_method_steps_run_exactly_as_printed(tmp_path):
                               capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
     records = list((tmp_path / "results" / "mine").glob("records/**/*.json"))
-    assert len(records) == 2
+    assert len(records) == 6   # 3 rate points each, so that the BD table has values
+    bd = (tmp_path / "results" / "mine" / "report" / "bd_table_embedded.csv").read_text()
+    assert "my-codec" in bd
+
+
+def _run(line: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    """A README command line run in `cwd` with this environment's ulvr (and extra words)."""
+    env, words = _words(line)
+    words[0] = str(Path(sys.executable).parent / "ulvr") if words[0].endswith("ulvr") \
+        else words[0]
+    return subprocess.run([*words, *extra], cwd=cwd, env={**os.environ, **env},
+                          capture_output=True, text=True)
+
+
+def test_the_own_video_commands_run_as_printed(tmp_path):
+    """`ulvr run --input my.y4m` and `ulvr dataset init my-videos/` on generated clips."""
+    from tests.test_inputs import make_video
+
+    make_video(tmp_path / "my.y4m")
+    (tmp_path / "my-videos").mkdir()
+    make_video(tmp_path / "my-videos" / "a.y4m")
+    steps = [line for line in SHELL if "--input" in line or "dataset init" in line]
+    assert len(steps) == 2
+    for line in steps:
+        done = _run(line, tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    table = (tmp_path / "results" / "mine" / "report" / "rd_table_input.md").read_text()
+    assert "| x265 |" in table and "| svtav1 |" in table
+    assert (tmp_path / "my-videos" / "manifest.yaml").is_file()
+
+
+def test_the_checkpoint_check_runs_as_printed(tmp_path):
+    """The README's regress commands, from the repository (its reference, its shipped
+    checkpoint), on one clip: the shipped checkpoint reproduces the reference; the finished-run
+    form compares a store (here the reference itself) job by job."""
+    steps = [line for line in SHELL if " regress " in line]
+    assert len(steps) == 2 and all("--reference" in line for line in steps)
+    checkpoint, finished = steps
+    done = _run(checkpoint, REPO, "--sequences", "carphone", "--quiet", "--candidate",
+                str(tmp_path / "cand"), "--output", str(tmp_path / "regress.json"), "--junit",
+                str(tmp_path / "regress.xml"))
+    assert done.returncode == 0 and "-> PASS" in done.stdout, done.stdout + done.stderr
+    assert (tmp_path / "regress.xml").is_file()
+    done = _run(finished.replace("--candidate results/embedded",
+                                 "--candidate results/reference/embedded"), REPO,
+                "--output", str(tmp_path / "finished.json"))
+    assert done.returncode == 0 and "0 regressions -> PASS" in done.stdout, done.stdout

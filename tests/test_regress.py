@@ -111,3 +111,67 @@ def test_report_refuses_mixed_harness_versions(tmp_path, carphone, capsys):
     assert main(["report", str(ref)]) == 2
     assert "mixes results of harness versions" in capsys.readouterr().err
     assert main(["report", str(ref), "--force"]) == 0
+
+
+def _strict_json(path):
+    """The file parsed as strict JSON (NaN or Infinity is an error, as in JSON.parse)."""
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_verdict_is_strict_json_and_junit(tmp_path, carphone):
+    """A candidate value that is missing is null with its reason, never NaN; --junit writes a
+    test case per job and metric, failed where it regressed."""
+    from xml.etree import ElementTree as ET
+
+    ref = _reference(tmp_path, carphone)
+    cand = tmp_path / "cand"
+    shutil.copytree(ref, cand)
+    path = next(p for p in (cand / "records").rglob("qp42__*.json"))
+    record = json.loads(path.read_text())
+    record["metrics"]["ms-ssim"] = float("nan")
+    ResultStore(cand).write(path, record)
+    out, junit = tmp_path / "verdict.json", tmp_path / "junit.xml"
+    assert main(["regress", "--reference", str(ref), "--candidate", str(cand),
+                 "--output", str(out), "--junit", str(junit)]) == 1
+    verdict = _strict_json(out)
+    (bad,) = verdict["details"]
+    assert bad["metric"] == "ms-ssim" and bad["candidate"] is None
+    assert bad["why"] == "no value in candidate" and verdict["verdict"] == "FAIL"
+    assert len(verdict["comparisons"]) == verdict["compared"]
+    root = ET.parse(junit).getroot()
+    cases = root.findall(".//testcase")
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert len(cases) == verdict["compared"] and len(failed) == 1
+    assert failed[0].get("name") == "ms-ssim"
+    assert failed[0].find("failure").get("message") == "no value in candidate"
+
+
+def test_an_interrupted_regress_says_interrupted_never_fail(tmp_path):
+    """SIGINT (Ctrl-C, to the whole process group) while the candidate runs: exit 130, the
+    line INTERRUPTED, a strict-JSON verdict INTERRUPTED, and the folder that resumes it named."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out = tmp_path / "regress.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmark", "regress", "--reference",
+         str(repo / "results" / "reference" / "embedded"), "--method", "semantic-only",
+         "--sequences", "carphone", "--output", str(out), "--quiet"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    line = proc.stdout.readline()   # the plan, printed before the first job starts
+    assert line.startswith("candidate: semantic-only"), line + proc.stderr.read()
+    time.sleep(3)
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stdout + stderr
+    assert "INTERRUPTED" in stdout and "FAIL" not in stdout and "Traceback" not in stderr
+    assert _strict_json(out)["verdict"] == "INTERRUPTED"
+    assert "results/candidate-semantic-only" in stdout   # where a rerun resumes

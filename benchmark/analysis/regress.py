@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -147,11 +148,65 @@ def compare(reference: ResultStore, candidate: ResultStore,
     return pd.DataFrame(rows)
 
 
+NULL_MEANS = ("null: no value (a failed or missing job, or a metric without a value there); "
+              "each row's 'why' says which")
+
+
+def strict(value: object) -> object:
+    """A value strict JSON can hold: NaN and infinities become None (null), numpy scalars
+    Python ones, recursively."""
+    if isinstance(value, dict):
+        return {str(k): strict(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [strict(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
 def write_verdict(result: pd.DataFrame, path: Path) -> dict:
-    """JSON verdict for CI: counts and every regression."""
+    """JSON verdict for CI: counts, every regression and every comparison, in strict JSON
+    (no NaN: null, with the reason in each row's 'why')."""
     bad = result[result["regression"]] if len(result) else result
-    verdict = {"regressions": len(bad), "compared": len(result),
-               "passed": len(bad) == 0, "details": bad.to_dict("records")}
+    verdict = strict({"verdict": "FAIL" if len(bad) else "PASS", "regressions": len(bad),
+                      "compared": len(result), "passed": len(bad) == 0, "null_means": NULL_MEANS,
+                      "details": bad.to_dict("records"),
+                      "comparisons": result.to_dict("records")})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(verdict, indent=1, default=str))
+    path.write_text(json.dumps(verdict, indent=1, allow_nan=False))
     return verdict
+
+
+def write_interrupted(path: Path, reason: str) -> dict:
+    """The verdict of a comparison that did not finish: neither PASS nor FAIL."""
+    verdict = {"verdict": "INTERRUPTED", "passed": False, "reason": reason}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(verdict, indent=1, allow_nan=False))
+    return verdict
+
+
+def write_junit(result: pd.DataFrame, path: Path) -> Path:
+    """The comparisons as JUnit XML for CI systems: a test suite per method, a test case per
+    job (or FVD set) and metric, failed when it regressed, with the reason."""
+    from xml.etree import ElementTree as ET
+
+    root = ET.Element("testsuites", name="ulvr regress", tests=str(len(result)),
+                      failures=str(int(result["regression"].sum()) if len(result) else 0))
+    for method, part in (result.groupby("method", sort=True) if len(result) else []):
+        suite = ET.SubElement(root, "testsuite", name=str(method), tests=str(len(part)),
+                              failures=str(int(part["regression"].sum())))
+        for row in part.to_dict("records"):
+            where = "/".join(str(row.get(k) or "(all)") for k in ("dataset", "sequence",
+                                                                 "rate_point"))
+            case = ET.SubElement(suite, "testcase", classname=f"{method}.{where}",
+                                 name=str(row["metric"]))
+            if row["regression"]:
+                values = strict({k: row.get(k) for k in ("reference", "candidate",
+                                                         "tolerance")})
+                failure = ET.SubElement(case, "failure", message=str(row["why"]))
+                failure.text = ", ".join(f"{k}={v}" for k, v in values.items())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path

@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except UlvrError as exc:
         print(f"ulvr: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # Ctrl-C: a stop, never a failure or a traceback
+        print("ulvr: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -66,7 +66,8 @@ def executor_from_args(args: argparse.Namespace):
 
 def dotted_options(items: list[str] | None, flag: str = "--option",
                     example: str = "causal-diffusion.steps=2") -> dict[str, dict]:
-    """Parse repeated `FLAG NAME.KEY=VALUE` into {name: {key: value}} (YAML scalars)."""
+    """Parse repeated `FLAG NAME.KEY=VALUE` into {name: {key: value}} (YAML scalars); a
+    checkpoint path is made absolute here, since workers run in folders of their own."""
     import yaml
 
     options: dict[str, dict] = {}
@@ -75,8 +76,16 @@ def dotted_options(items: list[str] | None, flag: str = "--option",
         name, dot, key = head.partition(".")
         if not (sep and dot and name and key):
             raise UlvrError(f"bad {flag} '{item}': write NAME.KEY=VALUE, e.g. {example}")
-        options.setdefault(name, {})[key] = yaml.safe_load(value)
+        value = yaml.safe_load(value)
+        if key == "checkpoint" and isinstance(value, str):
+            value = absolute_path(value)
+        options.setdefault(name, {})[key] = value
     return options
+
+
+def absolute_path(path: str) -> str:
+    """`path` from where ulvr was started, as every worker must read it."""
+    return str(Path(path).expanduser().absolute())
 
 
 def check_out_folder(out: str) -> None:

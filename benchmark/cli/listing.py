@@ -10,6 +10,14 @@ from benchmark.cli.common import (
 )
 
 
+def _shown(path: str) -> str:
+    """A path relative to the working folder when it lies under it (as the README writes it)."""
+    import os
+
+    full = os.path.abspath(path)
+    return os.path.relpath(full) if full.startswith(os.getcwd() + os.sep) else full
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """List methods, metrics, datasets or suites (methods with availability)."""
     if args.what == "methods":
@@ -28,6 +36,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             state = "available" if avail.ok else "unavailable:"
             print(f"{name:{width}s} {method.kind.value:11s} causal={str(method.causal):5s} "
                   f"{len(method.rate_points())} rate points  {state}")
+            checkpoint = getattr(method, "checkpoint", None)
+            if checkpoint:   # the shipped weights a --checkpoint replaces
+                print(f"    checkpoint: {_shown(checkpoint)}")
             if not avail.ok:    # the reason on its own lines, wrapped
                 print(textwrap.fill(avail.reason, 96, initial_indent=" " * 4,
                                     subsequent_indent=" " * 4))

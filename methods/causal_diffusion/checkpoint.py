@@ -55,7 +55,8 @@ def read_metadata(path: str | os.PathLike) -> dict:
         return json.loads(meta["ulvr"])
     except FileNotFoundError as exc:
         raise UlvrError(f"checkpoint {path} does not exist: train one with 'ulvr cdm train' "
-                        "or pass checkpoint=PATH") from exc
+                        "or give one: --checkpoint PATH (ulvr regress), --option "
+                        "METHOD.checkpoint=PATH (ulvr run)") from exc
     except (KeyError, json.JSONDecodeError) as exc:
         raise UlvrError(f"checkpoint {path} has no ULVR-Bench metadata: it was not written "
                         "by 'ulvr cdm train'") from exc
