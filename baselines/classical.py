@@ -86,6 +86,7 @@ class FfmpegCodec(Method):
     size_multiple = 2       # coded width and height are padded up to a multiple of this
     min_size = 2            # ... and up to at least this (x265 refuses pictures under 16x16)
     default_points: list[Point] = []
+    qp_range = (0, 51)      # the quantiser (or CRF) values the encoder accepts
     version_pattern = ""    # regex on the encoder's log that captures its version
     # the elementary stream, and its VPS/SPS/PPS (sequence header) when sent out of band
     stream_names = ("video", "parameter_sets")
@@ -117,6 +118,10 @@ class FfmpegCodec(Method):
         if not match:
             return None
         qp, d, t = (int(g) if g else 1 for g in match.groups())
+        low, high = self.qp_range
+        if not low <= qp <= high:
+            raise UlvrError(f"{self.name} rate point '{label}': qp {qp} is outside {self.name}'s"
+                            f" range {low}-{high}")
         point = make_rate_point(qp, d, t)
         return point if point.label == label else None
 
@@ -369,6 +374,7 @@ class VVenC(FfmpegCodec):
     # --option vvenc.preset=faster --option vvenc.qpa=true
     default_preset = "medium"
     default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (57, 8), *temporal_points(63)]
+    qp_range = (0, 63)
     version_pattern = r"libvvenc version: (\S+)"
 
     def __init__(self, qpa: bool = False, **options: object) -> None:
@@ -403,6 +409,7 @@ class SvtAv1(FfmpegCodec):
     # at 0.02 s, 6 -18.3% at 0.04 s, 2 -31.2% at 0.24 s
     default_preset = "4"
     default_points = [(45, 1), (55, 1), (63, 2), (63, 4), (63, 8), *temporal_points(63)]
+    qp_range = (1, 63)      # CRF
     version_pattern = r"SVT-AV1 Encoder Lib (\S+)"
 
     def encoder_args(self, qp: int, fps: float) -> list[str]:
@@ -419,6 +426,7 @@ class Aom(FfmpegCodec):
     encoder, muxer, suffix = "libaom-av1", "obu", ".obu"
     default_preset = "6"
     default_points = [(45, 1), (55, 1), (63, 2), (63, 4), (63, 8), *temporal_points(63)]
+    qp_range = (0, 63)      # CRF
     version_pattern = r"libaom-av1 @ \S+\] (v\S+)"
 
     def encoder_args(self, qp: int, fps: float) -> list[str]:

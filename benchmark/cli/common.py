@@ -89,7 +89,8 @@ def absolute_path(path: str) -> str:
 
 
 def check_out_folder(out: str) -> None:
-    """Refuse, before any job runs, a results folder that is a file or lies under one."""
+    """Refuse, before anything else is checked, a results folder that is a file or lies under
+    one."""
     path = Path(out)
     for part in (path, *path.parents):
         if part.exists():
@@ -97,6 +98,22 @@ def check_out_folder(out: str) -> None:
                 where = "is a file" if part == path else f"lies under the file '{part}'"
                 raise UlvrError(f"--out '{out}' {where}: give a folder (created if missing)")
             return
+
+
+def make_out_folder(out: str) -> None:
+    """Create the results folder and prove it writable (a probe file written and removed),
+    once everything else is checked and before any job runs."""
+    import tempfile
+
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        for folder in (path, path / "records"):
+            if folder.is_dir():
+                tempfile.TemporaryFile(dir=folder).close()
+    except OSError as exc:
+        raise UlvrError(f"--out '{out}' cannot be written ({exc.strerror or exc}): give a "
+                        "folder you can write") from None
 
 
 def parse_metric_names(text: str) -> tuple[str, ...]:

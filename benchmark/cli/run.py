@@ -16,6 +16,7 @@ from benchmark.cli.common import (
     csv_list,
     dotted_options,
     executor_from_args,
+    make_out_folder,
     methods_and_points,
     nonnegative_float,
     nonnegative_int,
@@ -28,6 +29,7 @@ from benchmark.cli.report import (
     _print_summary,
     _study,
 )
+from benchmark.core.deadline import DECODE_TIMEOUT_S
 from benchmark.core.errors import UlvrError
 from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.suites import SUITES
@@ -59,13 +61,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                            sequences=csv_list(args.sequences) if args.sequences else None)
     whole = load_dataset(dataset_name, args.data_root, max_frames=args.frames) \
         if args.sequences else dataset
-    store = ResultStore(args.out)
     jobs = [job for name in methods
             for job in plan_jobs(list(dataset.sequences), [name], metrics, options,
                                  rate_points=points[name], device=args.device,
                                  metric_options=metric_options,
                                  dataset_sequences=list(whole.sequences),
                                  isolation=args.isolation, memory_gb=args.job_memory)]
+    make_out_folder(args.out)   # everything checked: now the folder, before any job
+    store = ResultStore(args.out)
     # reference-side features (benchmark.core.featcache) live beside the store unless set elsewhere
     with store.lock(), cache_beside(store.feature_cache_dir):
         summary = run_jobs(jobs, store, force=args.force, progress=not args.quiet,
@@ -134,7 +137,7 @@ def cmd_check_method(args: argparse.Namespace) -> int:
                            sequences=[args.sequence])
     options = dotted_options(args.option).get(args.method, {})
     checks = check_method(args.method, dataset.sequences[0], options, args.rate_point,
-                          args.device)
+                          args.device, timeout=args.timeout)
     for check in checks:
         print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:17s} {check.detail}")
     failed = [c.name for c in checks if not c.ok]
@@ -218,6 +221,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="a method option (repeatable)")
     check.add_argument("--data-root")
     check.add_argument("--device", default="cpu")
+    check.add_argument("--timeout", type=positive_float, metavar="SECONDS",
+                       default=DECODE_TIMEOUT_S, help="fail an encode or decode that takes "
+                       f"longer (default {DECODE_TIMEOUT_S:g})")
 
     compare = add_command(sub, "compare", cmd_compare)
     compare.add_argument("reference")

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 
 from benchmark.core.errors import UlvrError
 
+DECODE_TIMEOUT_S = 600.0   # check-method's default limit on one encode or decode
+
 
 class JobTimeout(Exception):
     """A job ran past its time limit."""

@@ -59,16 +59,36 @@ def set_plugin_modules(modules: list[str]) -> None:
     _modules_override = list(modules)
 
 
+BROKEN_MODULES: dict[str, str] = {}   # plugin module -> why it did not import (one line)
+
+
 def load_plugin_modules() -> None:
-    """Import the plugin modules (once each); their decorators register."""
+    """Import the plugin modules (once each); their decorators register. A module that fails
+    to import is named and skipped (a warning on stderr, once): the other methods still work,
+    and asking for one of its methods says why it is missing (`broken_plugins_note`)."""
+    import sys
+
     for module in plugin_modules():
         if module in _imported_modules:
             continue
         _imported_modules.add(module)
         try:
             importlib.import_module(module)
-        except ImportError as exc:
-            raise UlvrError(f"cannot import method module '{module}': {exc}") from exc
+        except Exception as exc:   # a third party's import: name it, skip it, go on
+            if isinstance(exc, ModuleNotFoundError) and exc.name == module.split(".")[0]:
+                why = (f"plugin module '{module}' ({PLUGIN_MODULES_ENV}) was not found: put its "
+                       "folder on PYTHONPATH (PYTHONPATH=. when it is in this folder), or "
+                       "install it with an entry point in the group ulvr.methods")
+            else:
+                why = (f"plugin module '{module}' ({PLUGIN_MODULES_ENV}) failed to import, "
+                       f"skipped: {type(exc).__name__}: {exc}")
+            BROKEN_MODULES[module] = " ".join(why.split())
+            print(f"ulvr: warning: {BROKEN_MODULES[module]}", file=sys.stderr)
+
+
+def broken_plugins_note() -> str:
+    """What an 'unknown name' error adds when a plugin module did not import."""
+    return "".join(f"; {why}" for why in BROKEN_MODULES.values())
 
 
 def constructor_options(cls: type, stop: type = object,

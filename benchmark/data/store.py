@@ -107,7 +107,7 @@ class ResultStore:
                 record = json.load(fh)
         except (OSError, ValueError):   # ValueError: bad JSON, and bytes that are not UTF-8
             return None
-        return record if isinstance(record, dict) else None
+        return record if well_formed(record) else None
 
     def write(self, path: Path, record: dict) -> None:
         """Write a record atomically, with its digest: a reader sees the old file or the new
@@ -290,6 +290,30 @@ def payload_rates(record: dict) -> dict:
     payload = sum(v for k, v in bits.items() if k not in declared)
     return {"payload_bits": payload, "bpp_payload": payload / (frames * width * height),
             "kbps_payload": payload * (record.get("fps") or 0) / frames / 1000.0}
+
+
+RECORD_SHAPE: dict[str, tuple[type, ...]] = {   # what a reader relies on, key by key
+    "dataset": (str,), "sequence": (str,), "method": (str,), "status": (str,),
+    "rate_point": (dict,), "metrics": (dict,), "bits": (dict,), "timings": (dict,),
+    "versions": (dict,), "metric_protocols": (dict,), "features": (dict,),
+}
+NUMBER = (int, float, type(None))
+
+
+def well_formed(record: object) -> bool:
+    """Whether valid JSON is a record the report can read: the identity fields as text, the
+    nested tables as mappings, metric values and bit counts as numbers (a record with wrong
+    fields is skipped and named like an unreadable one, never a traceback)."""
+    if not isinstance(record, dict):
+        return False
+    for key, types in RECORD_SHAPE.items():
+        required = key in ("dataset", "sequence", "method", "status")
+        if (key in record or required) and not isinstance(record.get(key), types):
+            return False
+    if not isinstance(record.get("rate_point", {}).get("label", ""), str):
+        return False
+    return all(isinstance(v, NUMBER) and not isinstance(v, bool) for part in ("metrics", "bits")
+               for v in record.get(part, {}).values())
 
 
 def flatten(record: dict) -> dict:

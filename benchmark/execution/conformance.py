@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.core.deadline import JobTimeout, deadline
+from benchmark.core.deadline import DECODE_TIMEOUT_S, JobTimeout, deadline
 from benchmark.core.errors import UlvrError
 from benchmark.data.manifest import Sequence
 from benchmark.execution.isolation import (
@@ -41,8 +41,6 @@ from benchmark.execution.isolation import (
 from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.streams import own_streams
 from benchmark.protocol import Method, checked_session, create_method
-
-DECODE_TIMEOUT_S = 600.0
 
 
 @dataclass
@@ -107,8 +105,10 @@ def _parameter_sets_check(method: Method, encoder, options: dict, device: str,
 
 def check_method(name: str, sequence: Sequence, options: dict | None = None,
                  rate_point: str | None = None, device: str = "cpu",
-                 memory_gb: float = DEFAULT_MEMORY_GB) -> list[Check]:
-    """Run every conformance check of method `name` on `sequence`; returns the verdicts."""
+                 memory_gb: float = DEFAULT_MEMORY_GB,
+                 timeout: float = DECODE_TIMEOUT_S) -> list[Check]:
+    """Run every conformance check of method `name` on `sequence`; returns the verdicts. An
+    encode or decode that takes longer than `timeout` seconds fails its check."""
     options = options or {}
     method: Method = create_method(name, **options)
     method.device = device
@@ -136,7 +136,7 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
         source = sequence.local_path()
         encoder = sandbox_worker(encoder_confinement((source,), None, readable, memory_gb))
         try:
-            with deadline(DECODE_TIMEOUT_S):
+            with deadline(timeout):
                 encoded, encode_dir = encoder.encode(name, options, device, method.environment,
                                                      sequence, point)
             streams, bits = own_streams(method, encoded.streams, encode_dir, root / "streams")
@@ -161,7 +161,7 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
         worker = sandbox_worker(decoder_confinement(source, None, (), readable, memory_gb))
 
         def isolated(streams: dict[str, Path]) -> np.ndarray:
-            with deadline(DECODE_TIMEOUT_S):
+            with deadline(timeout):
                 return _frames(worker.decode(name, options, device, method.environment,
                                              streams, session))
 
@@ -198,7 +198,8 @@ def check_method(name: str, sequence: Sequence, options: dict | None = None,
                                                          if crashed else "clean error: ")
                                     + str(exc)[:160]))
             except JobTimeout:
-                checks.append(Check(label, False, f"the decoder hung past {DECODE_TIMEOUT_S:g} s"))
+                checks.append(Check(label, False, f"the decoder hung past {timeout:g} s "
+                                    "(check-method --timeout)"))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return checks

@@ -12,7 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from benchmark.core.errors import UlvrError
-from benchmark.core.plugins import Registry, check_options, load_plugin_modules
+from benchmark.core.plugins import (
+    Registry,
+    broken_plugins_note,
+    check_options,
+    load_plugin_modules,
+)
 from benchmark.protocol.method import Method
 
 ENTRY_POINT_GROUP = "ulvr.methods"   # [project.entry-points."ulvr.methods"] name = "mod:Class"
@@ -42,7 +47,8 @@ def create_method(name: str, **options: object) -> Method:
     load_plugin_modules()
     factory, prefix = METHODS.find(name)
     if factory is None:
-        raise UlvrError(f"unknown method '{name}': 'ulvr list methods' shows the available ones")
+        raise UlvrError(f"unknown method '{name}': 'ulvr list methods' shows the available "
+                        f"ones{broken_plugins_note()}")
     declared = getattr(factory, "option_names", None)   # plain factories declare none
     if declared is not None:
         check_options(f"method '{name}'", options, declared())

@@ -108,6 +108,18 @@ class DecoderDiesMethod(CopyMethod):
         os._exit(139)
 
 
+@register("test-decoder-hangs")
+class DecoderHangsMethod(CopyMethod):
+    """Encodes like test-copy; its decoder never returns (a deadlock in a codec)."""
+
+    def encode(self, sequence: Sequence, rate_point: RatePoint, workdir: Path) -> Encoded:
+        return Encoded(streams=self.run(sequence, rate_point, workdir).streams)
+
+    def decode(self, streams: dict[str, Path], session: dict, workdir: Path) -> Decoded:
+        time.sleep(3600)
+        raise AssertionError("unreachable")
+
+
 @register("test-probe")
 class ProbeMethod(CopyMethod):
     """test-copy that appends one JSON line per run to `log`: pid, CUDA_VISIBLE_DEVICES and
