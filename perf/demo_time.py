@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from perf.machine import cpu_line
+
 BUDGET_S = 600.0
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(clone, ignore_errors=True)
     total = [a + b for a, b in zip(install[:3], jobs[:3], strict=True)]
+    print(f"CPU: {cpu_line()}")
     print(f"make demo in a fresh clone of {REPO.name}: wall {total[0]:.0f} s, user "
           f"{total[1]:.0f} s, sys {total[2]:.0f} s ({'within' if total[0] < BUDGET_S else 'OVER'}"
           f" the {BUDGET_S:.0f} s budget)")

@@ -34,6 +34,8 @@ import os
 import subprocess
 import sys
 
+from perf.machine import cpu_line
+
 WORKER = r"""
 import json, sys, tempfile, time
 from pathlib import Path
@@ -174,11 +176,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     env = {**os.environ, "ULVR_FEATURE_CACHE_GB": "0"}
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), "unknown CPU")
-    flags = open("/proc/cpuinfo").read()
-    simd = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    print(f"CPU: {cpu} ({simd}), {args.threads} threads")
+    print(f"CPU: {cpu_line()}, {args.threads} threads")
     print("| metric | theirs | size | frames | ours fps | theirs fps | ours/theirs "
           "| ours s/frame | theirs s/frame | max abs diff |")
     print("|---|---|---|---|---|---|---|---|---|---|")

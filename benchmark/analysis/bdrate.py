@@ -17,14 +17,15 @@ BD-metric is in the metric's own units (negative = better for lower-is-better me
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from typing import NamedTuple
 
-import bjontegaard as bd
 import numpy as np
 import pandas as pd
 
+from benchmark.analysis import pchip
 from benchmark.analysis.fronts import DEFAULT_FRONT, check_front, front_points
 from benchmark.analysis.uncertainty import bootstrap_ci
 from benchmark.core.errors import UlvrError
@@ -63,12 +64,20 @@ def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.nd
             metric_test: np.ndarray, lower_is_better: bool = False, method: str = "pchip",
             min_overlap: float = 0.5) -> BdValue:
     """BD values of test vs anchor on one pair of curves (fronts: quality rising strictly with
-    rate); NaN with the reason where undefined."""
+    rate); NaN with the reason where undefined. The same curves are computed once per process
+    (a report's total and payload tables share most of them)."""
     if method not in METHODS:
         raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
+    curves = tuple(tuple(np.asarray(x, dtype=float).tolist())
+                   for x in (rate_anchor, metric_anchor, rate_test, metric_test))
+    return _bd_pair(*curves, bool(lower_is_better), method, float(min_overlap))
+
+
+@functools.lru_cache(maxsize=65536)
+def _bd_pair(ra: tuple, ma: tuple, rt: tuple, mt: tuple, lower_is_better: bool, method: str,
+             min_overlap: float) -> BdValue:
     sign = -1.0 if lower_is_better else 1.0
-    ra, ma, rt, mt = (np.asarray(x, dtype=float) for x in (rate_anchor, metric_anchor,
-                                                            rate_test, metric_test))
+    ra, ma, rt, mt = (np.asarray(x, dtype=float) for x in (ra, ma, rt, mt))
     for rates, who in ((ra, "anchor"), (rt, "test")):
         if len(rates) < MIN_POINTS:
             return BdValue(NAN, NAN, f"{who} has {len(rates)} front point(s), BD needs "
@@ -81,19 +90,42 @@ def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.nd
             return BdValue(NAN, NAN, f"{who} curve not monotonic in rate")
     q_lo, q_hi, q_share = shared_interval(ma, mt)
     r_lo, r_hi, r_share = shared_interval(np.log10(ra), np.log10(rt))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the package's own overlap warning: checked here
-        rate = float(bd.bd_rate(ra, sign * ma, rt, sign * mt, method,
-                                require_matching_points=False, min_overlap=0)) \
-            if q_share >= min_overlap else NAN
-        metric = float(sign * bd.bd_psnr(ra, sign * ma, rt, sign * mt, method,
-                                         require_matching_points=False, min_overlap=0)) \
-            if r_share >= min_overlap else NAN
+    rate = _bd_rate(ra, sign * ma, rt, sign * mt, method) if q_share >= min_overlap else NAN
+    metric = sign * _bd_metric(ra, sign * ma, rt, sign * mt, method) \
+        if r_share >= min_overlap else NAN
     notes = [f"shared {axis} range {100 * share:.0f}% of the shorter curve's "
              f"(< {100 * min_overlap:.0f}%)"
              for axis, share in (("quality", q_share), ("rate", r_share)) if share < min_overlap]
     return BdValue(rate, metric, "; ".join(notes), (q_lo, q_hi), q_share,
                    (10 ** r_lo, 10 ** r_hi), r_share)
+
+
+def _bd_rate(ra: np.ndarray, ma: np.ndarray, rt: np.ndarray, mt: np.ndarray,
+             method: str) -> float:
+    """BD-rate (%): the mean log-rate difference over the shared quality interval. PCHIP is
+    integrated here (benchmark.analysis.pchip, the package's numbers to 1e-9); the others by
+    the bjontegaard package."""
+    if method == "pchip":
+        return float((10 ** pchip.bd_linear(ma, np.log10(ra), mt, np.log10(rt)) - 1) * 100)
+    import bjontegaard as bd  # imports matplotlib: only for the other interpolations
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the package's own overlap warning: checked here
+        return float(bd.bd_rate(ra, ma, rt, mt, method, require_matching_points=False,
+                                min_overlap=0))
+
+
+def _bd_metric(ra: np.ndarray, ma: np.ndarray, rt: np.ndarray, mt: np.ndarray,
+               method: str) -> float:
+    """BD-metric: the mean quality difference over the shared log-rate interval."""
+    if method == "pchip":
+        return pchip.bd_linear(np.log10(ra), ma, np.log10(rt), mt)
+    import bjontegaard as bd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(bd.bd_psnr(ra, ma, rt, mt, method, require_matching_points=False,
+                                min_overlap=0))
 
 
 def parse_range(text: str | None) -> tuple[float, float] | None:
@@ -167,9 +199,9 @@ def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
 
 def _interval(cells: pd.DataFrame, low: str, high: str) -> str:
     """Each sequence's interval, as text for a CSV cell."""
-    return "; ".join(f"{r.sequence}: {getattr(r, low):.4g}-{getattr(r, high):.4g}"
-                     if np.isfinite(getattr(r, low)) else f"{r.sequence}: none"
-                     for r in cells.itertuples())
+    return "; ".join(f"{name}: {a:.4g}-{b:.4g}" if np.isfinite(a) else f"{name}: none"
+                     for name, a, b in zip(cells["sequence"].tolist(), cells[low].tolist(),
+                                           cells[high].tolist(), strict=True))
 
 
 def _mean(cells: pd.DataFrame, column: str, reason_of: str) -> tuple[float, str]:
@@ -215,9 +247,10 @@ def summarise_cells(cells: pd.DataFrame, anchor: str, metrics: list[str],
         row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,
                "front": front}
         notes = []
+        by_metric = dict(tuple(part.groupby("metric", sort=False)))
         for metric in metrics:
-            own = part[part["metric"] == metric]
-            if own.empty:
+            own = by_metric.get(metric)
+            if own is None:
                 continue
             row[f"BD-rate {metric} (%)"], note_r = _mean(own, "bd_rate", f"BD-rate {metric}")
             row[f"BD-{metric}"], note_m = _mean(own, "bd_metric", f"BD-{metric}")

@@ -148,9 +148,9 @@ def compare(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
     ok = frame[frame["status"] == STATUS_OK]
     proposed, why = proposed_entry(ok, options.proposed) if len(ok) else (None, "no results")
     result = Comparison(dataset, rate, options, rd, present, proposed, why)
-    def against(anchor: str) -> None:
+    def against(anchor: str, metrics: list[str] = present) -> None:
         try:
-            table, cells, missing = bd_against(frame, rd, anchor, present, options)
+            table, cells, missing = bd_against(frame, rd, anchor, metrics, options)
         except UlvrError as exc:
             table, cells, missing = pd.DataFrame(), pd.DataFrame(), str(exc)
         result.bd[anchor], result.bd_sequences[anchor] = table, cells
@@ -163,7 +163,7 @@ def compare(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
         result.strongest = strongest_classical(frame, result.bd[REFERENCE_CODEC],
                                                [m for m in present if m not in SET_OUTPUTS])
         for codec in sorted({c for c, _ in result.strongest.values()} - set(result.bd)):
-            against(codec)
+            against(codec, [m for m, (c, _) in result.strongest.items() if c == codec])
     seq_metrics = [m for m in present if m not in SET_OUTPUTS]
     per_seq = matched.per_sequence(ok, seq_metrics, options.targets, front=options.front)
     result.fixed_sequences = per_seq

@@ -154,18 +154,21 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
         n = part["sequence"].nunique()
         missing = not_run(part, proposed)
         seq_rows = []
-        for r in own.to_dict("records"):
-            at = np.array([r["bpp"]])
-            for entry, other in part[part["sequence"] == r["sequence"]].groupby("entry"):
+        for sequence, mine in own.groupby("sequence"):   # each front once, at all its points
+            points = mine.to_dict("records")
+            at = np.array([r["bpp"] for r in points], dtype=float)
+            for entry, other in part[part["sequence"] == sequence].groupby("entry"):
                 for metric in seq_metrics:
                     if metric not in part:
                         continue
-                    value = float(r.get(metric, np.nan)) if entry == proposed else \
-                        float(interpolate_at(*_front(other, metric, front), at)[0])
-                    seq_rows.append({"dataset": dataset, "sequence": r["sequence"],
-                                     "proposed_rate_point": r["rate_point"], "bpp": r["bpp"],
-                                     "entry": entry, "metric": metric, "value": value,
-                                     "frames": int(r["frames"])})
+                    values = [float(r.get(metric, np.nan)) for r in points] \
+                        if entry == proposed else \
+                        interpolate_at(*_front(other, metric, front), at).tolist()
+                    seq_rows += [{"dataset": dataset, "sequence": sequence,
+                                  "proposed_rate_point": r["rate_point"], "bpp": r["bpp"],
+                                  "entry": entry, "metric": metric, "value": float(value),
+                                  "frames": int(r["frames"])}
+                                 for r, value in zip(points, values, strict=True)]
         seq_long = _frame(seq_rows, [*PROPOSED_COLUMNS[:7], "frames"])
         rows += [{**s, "covered": int(np.isfinite(s["value"])), "sequences": 1,
                   "run": (s["entry"], s["proposed_rate_point"]) not in missing,

@@ -95,7 +95,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "force": args.force}
     files = _beside_page(store, page, page_options, lambda: write_report(
         store, out, log_x=not args.linear, force=args.force, min_clips=args.min_clips,
-        rates=rates, options=options, summary=summary_lines))
+        rates=rates, options=options, summary=summary_lines, plots=args.plots))
     if args.sequence:
         from benchmark.reporting.figures import plot_per_frame, qualitative_grid
 
@@ -172,6 +172,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         help="flag FVD values from fewer clips than this as unreliable")
     report.add_argument("--x-axis", default="bpp", choices=("bpp", "kbps"))
     report.add_argument("--linear", action="store_true", help="linear rate axis (default log)")
+    report.add_argument("--plots", default="default", choices=("default", "all", "none"),
+                        help="RD figures: default (PNG of the headline's metrics at the first "
+                        "rate accounting), all (PNG and PDF of every output and rate) or none")
     report.add_argument("--digits", type=positive_int, default=3,
                         help="significant figures in the paper-ready LaTeX (paper_*.tex; "
                         "default 3)")

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
 from benchmark.analysis.comparisons import (  # noqa: E402
     SET_OUTPUTS,
@@ -79,9 +80,15 @@ def _draw(ax: plt.Axes, comp: Comparison, metric: str, x_axis: str) -> None:
                 label="faint: off the entry's front (dominated)")
 
 
-def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> list[Path]:
-    """One RD figure (PNG and PDF): every entry on all rates, and beside it the ultra-low view
-    zoomed to the proposed entry's rate range (only when there is a proposed entry)."""
+PLAIN_TICKS = ticker.FuncFormatter(lambda value, _: f"{value:g}")   # 0.001, not 10^{-3}
+
+
+def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True,
+            formats: tuple[str, ...] = ("png",)) -> list[Path]:
+    """One RD figure (PNG, and PDF when asked): every entry on all rates, and beside it the
+    ultra-low view zoomed to the proposed entry's rate range (only when there is a proposed
+    entry). Plain tick labels and fixed margins: mathtext and tight_layout were most of a
+    report's time."""
     x_axis = comp.options.x_axis
     mine = comp.rd[comp.rd["method"] == comp.proposed][x_axis].dropna() \
         if comp.proposed else pd.Series(dtype=float)
@@ -93,6 +100,8 @@ def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> li
         _draw(ax, comp, metric, x_axis)
         if log_x:
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(PLAIN_TICKS)
+            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
         if zoom and len(mine):
             lo, hi = float(mine.min()) / 1.5, float(mine.max()) * 1.5
             ax.set_xlim(lo, hi)
@@ -109,9 +118,11 @@ def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True) -> li
     if metric in SET_OUTPUTS:
         fig.text(0.01, 0.01, "Few clips per entry: FVD/KVD covariance is rank-deficient; see "
                  "the clip count in the RD table", fontsize=7)
-    fig.tight_layout()
-    paths = [stem.with_suffix(f".{ext}") for ext in ("png", "pdf")]
+    fig.subplots_adjust(left=0.08 if len(views) == 2 else 0.13, right=0.98, bottom=0.13,
+                        top=0.93, wspace=0.25)
+    paths = [stem.with_suffix(f".{ext}") for ext in formats]
     for path in paths:
         fig.savefig(path, dpi=110)
     plt.close(fig)
     return paths
+

@@ -12,6 +12,9 @@ averaged (JVET CTC); the matched-rate table compares entries at fixed bpp.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -36,43 +39,114 @@ from benchmark.analysis.rd import (
 )
 from benchmark.analysis.setmetrics import DEFAULT_MIN_CLIPS, fvd_table
 from benchmark.analysis.uncertainty import MIN_FVD_CLIPS, MIN_SEQUENCES, RESAMPLES, ci_text
+from benchmark.core.errors import UlvrError
 from benchmark.data.store import ResultStore
 from benchmark.metrics.table import lower_is_better
-from benchmark.reporting.headline import headline_data, headline_lines, headline_markdown
+from benchmark.reporting.figure_pool import FigurePool
+from benchmark.reporting.headline import (
+    BD_METRICS,
+    HEADLINE_METRICS,
+    headline_data,
+    headline_lines,
+    headline_markdown,
+)
 from benchmark.reporting.latex import write_paper_tables
 from benchmark.reporting.notes import _notes, provenance_note
-from benchmark.reporting.plots import plot_rd
 from benchmark.reporting.writers import _fmt, to_latex, to_markdown, write_tables
+
+PLOTS = {   # `ulvr report --plots`: which RD figures, in which formats
+    "default": "PNG of the headline's metrics, at the first rate accounting",
+    "all": "PNG and PDF of every output, at every rate accounting",
+    "none": "no RD figures",
+}
+
+
+def plotted(plots: str, present: list[str], first_rate: bool) -> tuple[list[str], tuple]:
+    """The outputs to draw and the file formats, for one dataset and rate accounting."""
+    if plots not in PLOTS:
+        raise UlvrError(f"--plots {plots}: choose one of {', '.join(PLOTS)}")
+    if plots == "all":
+        return list(present), ("png", "pdf")
+    if plots == "none" or not first_rate:
+        return [], ()
+    return [m for m in present if m in HEADLINE_METRICS or m in BD_METRICS], ("png",)
 
 
 def write_report(store: ResultStore, out_dir: str | Path, force: bool = False,
                  log_x: bool = True, min_clips: int = DEFAULT_MIN_CLIPS,
                  rates: tuple[str, ...] = RATES, options: Options | None = None,
-                 summary: list[str] | None = None) -> list[Path]:
+                 summary: list[str] | None = None, plots: str = "default") -> list[Path]:
     """Write RD, BD (one table per anchor), fixed-target and proposed-rate tables and RD plots
-    per dataset and rate accounting (payload files end in `_payload`); returns the files.
-    `summary`, when given, receives the headline lines of every dataset, at the first rate."""
+    (`plots`: a key of PLOTS) per dataset and rate accounting (payload files end in
+    `_payload`); returns the files. `summary`, when given, receives the headline lines of
+    every dataset, at the first rate."""
     options = options or Options()
     out_dir = Path(out_dir)
     entries, all_records = load_entries(store, force)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fvd = fvd_table(all_records, entries.frame, min_clips)
+    job = RateReport(entries, all_records, fvd_table(all_records, entries.frame, min_clips),
+                     options, out_dir, log_x, plots, rates[0])
     written, headlines = [], []
-    for rate in rates:
-        frame = with_rate(entries.frame, rate)
-        table = rd_table(frame, fvd)
-        suffix = "" if rate == "total" else f"_{rate}"
-        for dataset, part in table.groupby("dataset"):
-            dataset_frame = frame[frame["dataset"] == dataset]
-            dataset_records = [r for r in all_records if r.get("dataset") == dataset]
-            comp = compare(dataset_frame, part, dataset, rate, options)
-            written += _write_dataset(comp, dataset_frame, dataset_records, entries, out_dir,
-                                      suffix, log_x)
-            headlines.append(headline_data(comp))
-            if summary is not None and rate == rates[0]:
-                summary += headline_lines(headlines[-1])
+    with _beside(job, rates[1:]) as others:   # the other rate accountings in a second process
+        for files, heads in [job(rates[0]), *others()]:
+            written += files
+            headlines += heads
+    if summary is not None:
+        summary += [line for head in headlines if head.get("rate") == rates[0]
+                    for line in headline_lines(head)]
     written += write_headline(headlines, out_dir)
     return written
+
+
+@dataclass
+class RateReport:
+    """Every dataset's tables (and figures) under one rate accounting: a call is one rate."""
+
+    entries: Entries
+    records: list[dict]
+    fvd: pd.DataFrame
+    options: Options
+    out_dir: Path
+    log_x: bool
+    plots: str
+    first_rate: str
+
+    def __call__(self, rate: str) -> tuple[list[Path], list[dict]]:
+        frame = with_rate(self.entries.frame, rate)
+        table = rd_table(frame, self.fvd)
+        suffix = "" if rate == "total" else f"_{rate}"
+        written, headlines = [], []
+        drawn = self.plots == "all" or (self.plots != "none" and rate == self.first_rate)
+        with FigurePool(warm=drawn) as pool:   # figures drawn in a second process meanwhile
+            for dataset, part in table.groupby("dataset"):
+                dataset_frame = frame[frame["dataset"] == dataset]
+                dataset_records = [r for r in self.records if r.get("dataset") == dataset]
+                comp = compare(dataset_frame, part, dataset, rate, self.options)
+                outputs, formats = plotted(self.plots, comp.present, rate == self.first_rate)
+                written += pool.submit(comp, outputs, [self.out_dir / f"rd_{dataset}_{m}{suffix}"
+                                                       for m in outputs], self.log_x, formats)
+                written += _write_dataset(comp, dataset_frame, dataset_records, self.entries,
+                                          self.out_dir, suffix)
+                headlines.append(headline_data(comp))
+            pool.finish()
+        return written, headlines
+
+
+@contextmanager
+def _beside(job: RateReport, rates: tuple[str, ...]) -> Iterator[Callable[[], list]]:
+    """Run `job` for `rates` in forked processes (the records are already in memory, so a fork
+    starts at once) while the caller runs its own rate; yields a function that waits for
+    their results, in order."""
+    if not rates:
+        yield list
+        return
+    import concurrent.futures as cf
+    import multiprocessing
+
+    with cf.ProcessPoolExecutor(len(rates), mp_context=multiprocessing.get_context("fork")) \
+            as pool:
+        futures = [pool.submit(job, rate) for rate in rates]
+        yield lambda: [future.result() for future in futures]
 
 
 def write_headline(headlines: list[dict], out_dir: Path) -> list[Path]:
@@ -86,7 +160,7 @@ def write_headline(headlines: list[dict], out_dir: Path) -> list[Path]:
 
 
 def _write_dataset(comp: Comparison, frame: pd.DataFrame, records: list[dict],
-                   entries: Entries, out_dir: Path, suffix: str, log_x: bool) -> list[Path]:
+                   entries: Entries, out_dir: Path, suffix: str) -> list[Path]:
     """One dataset's files under one rate accounting."""
     dataset, present, opts = comp.dataset, comp.present, comp.options
     cols = ["method", "rate_point", "jobs", "bpp", "kbps", *present, "off front"]
@@ -116,8 +190,6 @@ def _write_dataset(comp: Comparison, frame: pd.DataFrame, records: list[dict],
     written += write_matched(comp, out_dir / f"matched_rate_{stem}", [provenance_note(records)])
     written += write_proposed(comp, out_dir / f"matched_proposed_{stem}",
                               [provenance_note(records)])
-    for metric in present:
-        written += plot_rd(comp, metric, out_dir / f"rd_{dataset}_{metric}{suffix}", log_x)
     groups = sorted(g for g in frame["group"].dropna().unique() if g) \
         if "group" in frame.columns else []
     for group in groups if len(groups) > 1 else []:
@@ -332,15 +404,14 @@ def proposed_wide(comp: Comparison, metric: str) -> tuple[list[str], list[list]]
     labels = [f"{rp} ({_fmt(b)} bpp)" for rp, b in
               zip(points["proposed_rate_point"], points["bpp"], strict=True)]
     order = [comp.proposed, *sorted(set(mean["entry"]) - {comp.proposed})]
-    rows = []
-    for entry in order:
-        mine = mean[mean["entry"] == entry].set_index("proposed_rate_point")
-        rows.append([entry] + [
-            Cell(float(mine.at[rp, "value"]), int(mine.at[rp, "covered"]),
-                 int(mine.at[rp, "sequences"]), bool(mine.at[rp, "run"]),
-                 (float(mine.at[rp, "ci_low"]), float(mine.at[rp, "ci_high"])))
-            if rp in mine.index else Cell(float("nan"), 0, 0, False)
-            for rp in points["proposed_rate_point"]])
+    cols = ["entry", "proposed_rate_point", "value", "covered", "sequences", "run", "ci_low",
+            "ci_high"]
+    cells = {(e, rp): Cell(float(v), int(c), int(n), bool(r), (float(lo), float(hi)))
+             for e, rp, v, c, n, r, lo, hi in zip(*(mean[k].tolist() for k in cols),
+                                                  strict=True)}
+    missing = Cell(float("nan"), 0, 0, False)
+    rows = [[entry] + [cells.get((entry, rp), missing) for rp in points["proposed_rate_point"]]
+            for entry in order]
     return labels, rows
 
 
