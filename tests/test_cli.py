@@ -85,7 +85,7 @@ def test_run_report_export(carphone, tmp_path):
     assert code == 0
     report = out / "report"
     assert (report / "rd_table_embedded.md").read_text().count("| x26") == 2
-    assert (report / "rd_embedded_psnr-rgb.png").stat().st_size > 1000
+    assert (report / "rd_embedded_psnr-yuv.png").stat().st_size > 1000   # a headline metric
     assert main(["report", str(out), "--plots", "all"]) == 0
     assert (report / "rd_embedded_psnr-rgb_payload.pdf").stat().st_size > 1000
     assert main(["export", str(out)]) == 0

@@ -131,3 +131,15 @@ def test_bad_input_files_are_one_line_errors(tmp_path, capsys, args, needle):
     argv = ["run", *[a.format(**files) for a in args], "--methods", "x265",
             "--out", str(tmp_path / "res")]
     assert needle in one_line_error(capsys, argv)
+
+
+def test_the_manifest_keys_are_documented():
+    """docs/datasets.md's key table holds every key of the schema (it is written from it)."""
+    from benchmark.data.schema import MANIFEST_KEYS, SEGMENT_KEYS, SEQUENCE_KEYS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "datasets.md").read_text()
+    for where, keys in (("manifest", MANIFEST_KEYS), ("sequence", SEQUENCE_KEYS),
+                        ("segment", SEGMENT_KEYS)):
+        for name, key in keys.items():
+            assert f"| {where} | `{name}` | {'yes' if key.required else 'no'} | " \
+                f"{key.meaning} |" in doc, name

@@ -78,8 +78,13 @@ def _serve(conn, scratch: str, confinement: Confinement, threads: int, parent: i
            modules: list[str]) -> None:
     """The worker: confine itself, say which layers are in force, then serve encode or decode
     requests until told to stop (None)."""
+    import signal
+
     from benchmark.execution.sandbox import confine
 
+    # Ctrl-C reaches the whole process group: the job process decides, and this worker goes
+    # with it (exit_with_parent), never with a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     layers, warnings = confine(Path(scratch), confinement)   # before any thread starts
     from benchmark.core.alloc import reuse_freed_memory
     from benchmark.core.procs import exit_with_parent
