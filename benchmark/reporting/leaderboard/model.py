@@ -26,10 +26,15 @@ from benchmark.analysis.rd import RATES, best_direction, load_entries, rd_table,
 from benchmark.analysis.setmetrics import DEFAULT_MIN_CLIPS, fvd_table
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import lower_is_better, output_spec
+from benchmark.reporting.dataset_tables import (
+    bd_marks,
+    caveat_text,
+    proposed_marks,
+    proposed_wide,
+)
 from benchmark.reporting.headline import headline, headline_data
 from benchmark.reporting.notes import provenance
 from benchmark.reporting.plots import axis_label, method_style
-from benchmark.reporting.report import bd_marks, caveat_text, proposed_marks, proposed_wide
 
 PREVIEW_BUDGET = 24 * 2**20   # bytes of preview PNGs a page embeds (the drill-down's grid)
 DIGITS = 5                    # significant digits kept in the page's numbers
