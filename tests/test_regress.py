@@ -168,7 +168,7 @@ def test_an_interrupted_regress_says_interrupted_never_fail(tmp_path):
         start_new_session=True)
     line = proc.stdout.readline()   # the plan, printed before the first job starts
     assert line.startswith("candidate: semantic-only"), line + proc.stderr.read()
-    time.sleep(3)
+    time.sleep(8)   # its first job running (a semantic-only job takes about a minute)
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stdout + stderr
