@@ -101,3 +101,22 @@ def test_check_method_timeout_fails_a_hanging_decoder_quickly(plugin_env):
     assert time.monotonic() - started < 90
     assert done.returncode == 1, done.stdout + done.stderr
     assert "FAIL  isolated decode" in done.stdout and "does not conform" in done.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--method", "causal-diffusion", "--checkpoint", "nosuch.safetensors"],
+     "--checkpoint 'nosuch.safetensors': no such file"),
+    (["--method", "nosuch-method"], "hold no 'nosuch-method' jobs"),
+    ([], "give --candidate DIR, or --method NAME"),
+])
+def test_regress_refuses_before_running(args, needle, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    reference = str(REPO / "results" / "reference" / "embedded")
+    assert main(["regress", "--reference", reference, *args]) == 2
+    assert needle in one_line(capsys.readouterr().err)
+    assert not (tmp_path / "results").exists() and not (tmp_path / "regress.json").exists()
+
+
+def test_regress_reference_must_be_a_store(capsys, tmp_path):
+    assert main(["regress", "--reference", str(tmp_path), "--candidate", str(tmp_path)]) == 2
+    assert "is not a results store" in one_line(capsys.readouterr().err)
