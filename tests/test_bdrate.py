@@ -62,7 +62,8 @@ def test_non_monotonic_curve_gives_nan():
 
 
 def test_pchip_integral_matches_scipy_and_the_package_on_random_curves():
-    """benchmark.analysis.pchip (what BD uses for pchip) against SciPy's PchipInterpolator and
+    """benchmark.analysis.pchip (BD's integral and the matched tables' interpolation) against
+    SciPy's PchipInterpolator and
     the bjontegaard package, on random monotone curves of 3-8 points with partial overlap."""
     import warnings
 
@@ -78,6 +79,9 @@ def test_pchip_integral_matches_scipy_and_the_package_on_random_curves():
         lo, hi = np.sort(rng.uniform(x[0], x[-1], 2))
         assert pchip.integral(x, y, lo, hi) == pytest.approx(
             PchipInterpolator(x, y).integrate(lo, hi), rel=1e-9, abs=1e-12)
+        at = np.concatenate([x, rng.uniform(x[0], x[-1], 5)])   # knots and between them
+        np.testing.assert_allclose(pchip.evaluate(x, y, at), PchipInterpolator(x, y)(at),
+                                   rtol=1e-9, atol=1e-12)
         ra = np.sort(rng.uniform(1, 100, n)) * 1e-3
         rt = np.sort(rng.uniform(1, 100, k)) * 1e-3
         ma, mt = np.sort(rng.uniform(20, 40, n)), np.sort(rng.uniform(20, 40, k))

@@ -32,7 +32,7 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 def interpolate_at(rates: np.ndarray, values: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """pchip of values over log10(rates) at the targets; NaN outside [min rate, max rate]."""
-    from scipy.interpolate import PchipInterpolator
+    from benchmark.analysis import pchip
 
     rates, values = np.asarray(rates, float), np.asarray(values, float)
     keep = np.isfinite(rates) & np.isfinite(values) & (rates > 0)
@@ -48,7 +48,7 @@ def interpolate_at(rates: np.ndarray, values: np.ndarray, targets: np.ndarray) -
     if len(x) == 1:
         out[inside] = y[0]
     elif inside.any():
-        out[inside] = PchipInterpolator(x, y)(np.log10(np.asarray(targets)[inside]))
+        out[inside] = pchip.evaluate(x, y, np.log10(np.asarray(targets)[inside]))
     return out
 
 

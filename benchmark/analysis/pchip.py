@@ -34,16 +34,28 @@ def slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return d
 
 
-def integral(x: np.ndarray, y: np.ndarray, low: float, high: float) -> float:
-    """The integral from `low` to `high` (inside [x[0], x[-1]]) of the PCHIP through (x, y)."""
+def _pieces(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Knots sorted, and each piece as c0 + c1 s + c2 s^2 + c3 s^3 in s = t - x[k]."""
     order = np.argsort(x)
     x, y = np.asarray(x, float)[order], np.asarray(y, float)[order]
     d, h = slopes(x, y), np.diff(x)
     m = np.diff(y) / h
-    # each piece as c0 + c1 s + c2 s^2 + c3 s^3 in s = t - x[k]; its antiderivative at s
-    c0, c1 = y[:-1], d[:-1]
-    c2 = (3 * m - 2 * d[:-1] - d[1:]) / h
-    c3 = (d[:-1] + d[1:] - 2 * m) / h ** 2
+    return (x, y[:-1], d[:-1], (3 * m - 2 * d[:-1] - d[1:]) / h,
+            (d[:-1] + d[1:] - 2 * m) / h ** 2)
+
+
+def evaluate(x: np.ndarray, y: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """The PCHIP through (x, y) at `targets` (inside [x[0], x[-1]]; at least 2 knots)."""
+    x, c0, c1, c2, c3 = _pieces(x, y)
+    t = np.asarray(targets, float)
+    k = np.clip(np.searchsorted(x, t, side="right") - 1, 0, len(x) - 2)
+    s = t - x[k]
+    return c0[k] + s * (c1[k] + s * (c2[k] + s * c3[k]))
+
+
+def integral(x: np.ndarray, y: np.ndarray, low: float, high: float) -> float:
+    """The integral from `low` to `high` (inside [x[0], x[-1]]) of the PCHIP through (x, y)."""
+    x, c0, c1, c2, c3 = _pieces(x, y)
     a = np.clip(low, x[:-1], x[1:]) - x[:-1]
     b = np.clip(high, x[:-1], x[1:]) - x[:-1]
 

@@ -98,12 +98,18 @@ def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True,
     axes = axes[0]
     for ax, zoom in zip(axes, views, strict=True):
         _draw(ax, comp, metric, x_axis)
+        rates = comp.rd[x_axis][comp.rd[x_axis] > 0]
+        lo, hi = (float(mine.min()) / 1.5, float(mine.max()) * 1.5) if zoom and len(mine) \
+            else (float(rates.min()), float(rates.max())) if len(rates) else (1.0, 10.0)
         if log_x:
             ax.set_xscale("log")
+            # plain labels at each decade, or at 1, 2 and 5 of it on an axis under two decades
+            # wide (the zoomed view): far fewer tick objects than every minor tick
+            subs = (1.0, 2.0, 5.0) if hi / lo < 100 else (1.0,)
+            ax.xaxis.set_major_locator(ticker.LogLocator(subs=subs))
             ax.xaxis.set_major_formatter(PLAIN_TICKS)
-            ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+            ax.xaxis.set_minor_locator(ticker.NullLocator())
         if zoom and len(mine):
-            lo, hi = float(mine.min()) / 1.5, float(mine.max()) * 1.5
             ax.set_xlim(lo, hi)
             inside = comp.rd[(comp.rd[x_axis] >= lo) & (comp.rd[x_axis] <= hi)][metric]
             if inside.notna().any():
@@ -113,7 +119,7 @@ def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True,
         ax.set_ylabel(axis_label(metric))
         ax.set_title(f"{comp.dataset}: {metric}" + (f", ultra-low view ({comp.proposed}'s range)"
                                                      if zoom else ", all rates"), fontsize=9)
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, alpha=0.3)
     axes[0].legend(fontsize=6)
     if metric in SET_OUTPUTS:
         fig.text(0.01, 0.01, "Few clips per entry: FVD/KVD covariance is rank-deficient; see "
