@@ -55,7 +55,7 @@ def test_parameter_counts_per_component():
     assert parts == counts["total"] and counts["temporal_adapter"] > 0
 
 
-def test_tiny_model_overfits_one_clip():
+def test_tiny_model_overfits_one_clip(tmp_path):
     torch.set_num_threads(1)
     # fixed, texture-poor points: how much there is to learn must not follow the defaults
     points = [{"downscale": 16, "qp": 51, "key": k, "label_scale": s, "label_interval": n}
@@ -63,15 +63,8 @@ def test_tiny_model_overfits_one_clip():
         [{"downscale": 8, "qp": 51, "key": 1, "label_scale": 8}]
     settings = TrainSettings(stage="spatial", config="tiny", steps=250, batch=4, crop=32,
                              lr=2e-3, sequences=["carphone"], max_frames=4, rate_points=points)
-    figures = train(settings, _tmp("overfit.safetensors"), progress=False)
+    figures = train(settings, tmp_path / "overfit.safetensors", progress=False)
     assert figures["loss_last50"] < 0.6 * figures["loss_first50"]
-
-
-def _tmp(name: str):
-    import tempfile
-    from pathlib import Path
-
-    return Path(tempfile.mkdtemp()) / name
 
 
 def test_checkpoint_round_trip_and_refusals(tmp_path):
