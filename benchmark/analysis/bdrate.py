@@ -17,7 +17,6 @@ BD-metric is in the metric's own units (negative = better for lower-is-better me
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from typing import NamedTuple
@@ -64,20 +63,12 @@ def bd_pair(rate_anchor: np.ndarray, metric_anchor: np.ndarray, rate_test: np.nd
             metric_test: np.ndarray, lower_is_better: bool = False, method: str = "pchip",
             min_overlap: float = 0.5) -> BdValue:
     """BD values of test vs anchor on one pair of curves (fronts: quality rising strictly with
-    rate); NaN with the reason where undefined. The same curves are computed once per process
-    (a report's total and payload tables share most of them)."""
+    rate); NaN with the reason where undefined."""
     if method not in METHODS:
         raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
-    curves = tuple(tuple(np.asarray(x, dtype=float).tolist())
-                   for x in (rate_anchor, metric_anchor, rate_test, metric_test))
-    return _bd_pair(*curves, bool(lower_is_better), method, float(min_overlap))
-
-
-@functools.lru_cache(maxsize=65536)
-def _bd_pair(ra: tuple, ma: tuple, rt: tuple, mt: tuple, lower_is_better: bool, method: str,
-             min_overlap: float) -> BdValue:
     sign = -1.0 if lower_is_better else 1.0
-    ra, ma, rt, mt = (np.asarray(x, dtype=float) for x in (ra, ma, rt, mt))
+    ra, ma, rt, mt = (np.asarray(x, dtype=float) for x in (rate_anchor, metric_anchor,
+                                                            rate_test, metric_test))
     for rates, who in ((ra, "anchor"), (rt, "test")):
         if len(rates) < MIN_POINTS:
             return BdValue(NAN, NAN, f"{who} has {len(rates)} front point(s), BD needs "
