@@ -8,6 +8,7 @@ import json
 # train.TRAINABLE_SETS; written out here because this module is imported by every `ulvr` command
 # and must not import torch
 TRAINABLE_SETS = ("all", "temporal")
+MIX_NAMES = ("embedded", "native")    # mixes.MIXES, for the same reason
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +43,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="train on these points instead of a --points set")
     train.add_argument("--trainable", choices=TRAINABLE_SETS,
                        help="parameters to train (default: spatial all, teacher temporal)")
+    train.add_argument("--mix", default="embedded", choices=MIX_NAMES,
+                       help="training data: the embedded clips, or those and the native clips "
+                       "(methods/causal_diffusion/mixes.py)")
     train.add_argument("--device", default="cpu")
     train.add_argument("--threads", type=int, help="CPU threads for torch")
     train.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
@@ -88,6 +92,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist.add_argument("--recurrent", action="store_true",
                       help="held-texture blocks start from the last new-texture block's output "
                       "(causal-diffusion's recurrent=on)")
+    dist.add_argument("--mix", default="embedded", choices=MIX_NAMES,
+                      help="training data: the embedded clips, or those and the native clips "
+                      "(methods/causal_diffusion/mixes.py)")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
     dist.set_defaults(func=cmd_distill)
@@ -96,6 +103,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                             "carry them to a GPU machine")
     prep.add_argument("--points", default="default", choices=("default", "semantic"))
     prep.add_argument("--pseudo-videos", type=int, default=0, metavar="N")
+    prep.add_argument("--mix", default="embedded", choices=MIX_NAMES,
+                      help="training data: the embedded clips, or those and the native clips "
+                      "(methods/causal_diffusion/mixes.py)")
     prep.set_defaults(func=cmd_prepare)
 
 
@@ -137,7 +147,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         frames=args.frames, crop=args.crop, lr=args.lr, seed=args.seed, init=args.init,
         sequences=args.sequences.split(",") if args.sequences else None,
         max_frames=args.max_frames, points=args.points, pseudo_videos=args.pseudo_videos,
-        trainable=args.trainable or "",
+        trainable=args.trainable or "", mix=args.mix,
         rate_points=[asdict(SenderParams.from_label(v)) for v in args.rate_points.split(",")]
         if args.rate_points else [])
     figures = train(settings, args.out, device=args.device, resume=args.resume)
@@ -163,7 +173,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         w_perceptual=args.w_perceptual, perceptual=args.perceptual,
         w_temporal=args.w_temporal, w_ode=args.w_ode,
         w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos,
-        noise=args.noise, recurrent=args.recurrent)
+        noise=args.noise, recurrent=args.recurrent, mix=args.mix)
     figures = distill(settings, args.out, device=args.device)
     print(json.dumps(figures, indent=1))
     return 0
@@ -172,16 +182,18 @@ def cmd_distill(args: argparse.Namespace) -> int:
 def cmd_prepare(args: argparse.Namespace) -> int:
     """Run every training clip through the sender once (what `train` and `distill` read from
     $ULVR_CACHE/sender), so a GPU machine given that folder never runs a codec."""
-    from methods.causal_diffusion.data import ClipBank
+    from methods.causal_diffusion.data import build_bank
     from methods.causal_diffusion.model import CONFIGS
     from methods.causal_diffusion.pseudo import pseudo_sequences
     from methods.causal_diffusion.sender import sender_cache_dir
-    from methods.causal_diffusion.train import train_points
 
-    bank = ClipBank(train_points(args.points), CONFIGS["small"].semantic_classes,
-                    extra=pseudo_sequences(args.pseudo_videos))
+    bank = build_bank(args.mix, args.points, CONFIGS["small"].semantic_classes, crop=8,
+                      extra=pseudo_sequences(args.pseudo_videos))
     folder = sender_cache_dir()
     size = sum(f.stat().st_size for f in folder.glob("*.npz"))
-    print(f"{len(bank.clips)} clips ({', '.join(bank.description['rate_points'])}) cached in "
-          f"{folder} ({size / 2**20:.1f} MiB): carry it with ULVR_CACHE set to its parent")
+    for b in bank.banks():
+        print(f"{b.description['dataset']}: {len(b.clips)} clips "
+              f"({', '.join(b.description['rate_points'])})")
+    print(f"cached in {folder} ({size / 2**20:.1f} MiB): carry it with ULVR_CACHE set to its "
+          "parent")
     return 0

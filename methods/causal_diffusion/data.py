@@ -1,6 +1,7 @@
-"""Training clips for the proposed method: the embedded clips' training segments (the
-evaluation segments are held out), passed once through the sender at each training rate point
-and cached, then sampled as random crops of T consecutive frames."""
+"""Training clips for the proposed method and its receiver baselines: the training segments of a
+mix's datasets (the evaluation segments are held out; methods/causal_diffusion/mixes.py), passed
+once through the sender at each training rate point and cached, then sampled as random crops of
+T consecutive frames."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ import numpy as np
 import torch
 
 from benchmark.core.errors import UlvrError
-from benchmark.data.manifest import Sequence, load_dataset
+from benchmark.data.manifest import Sequence
 from methods.causal_diffusion.diffusion import condition_tensors, to_model_range
+from methods.causal_diffusion.mixes import (
+    TrainSource,
+    check_sequences,
+    mix_sources,
+    source_points,
+    training_sequences,
+)
 from methods.causal_diffusion.sender import SenderParams, cached_clip_data
 
 
@@ -34,10 +42,11 @@ class ClipBank:
     def __init__(self, params: list[SenderParams], classes: int, dataset: str = "embedded",
                  sequences: list[str] | None = None, max_frames: int | None = None,
                  extra: list[Sequence] | None = None) -> None:
-        data = load_dataset(dataset, segment="train", sequences=sequences, max_frames=max_frames)
+        if sequences:
+            check_sequences_in(dataset, sequences)
         if any(s.segment != "train" for s in extra or []):
             raise UlvrError("extra training sequences must be training segments")
-        chosen = [*data.sequences, *(extra or [])]
+        chosen = [*training_sequences(dataset, sequences, max_frames), *(extra or [])]
         self.clips = [cached_clip_data(seq, p) for seq in chosen for p in params]
         self.classes = classes
         self.description = {"dataset": dataset, "segment": "train",
@@ -50,6 +59,10 @@ class ClipBank:
         """Random clips: a (sequence, rate point), a start frame, a crop, a horizontal flip."""
         items = [self._one(rng, frames, crop) for _ in range(batch)]
         return Batch(*(torch.stack(parts) for parts in zip(*items, strict=True)))
+
+    def banks(self) -> list[ClipBank]:
+        """The single-dataset banks it samples: itself."""
+        return [self]
 
     def _one(self, rng: np.random.Generator, frames: int, crop: int):
         clip = self.clips[rng.integers(len(self.clips))]
@@ -67,3 +80,65 @@ class ClipBank:
         # contiguous: a frozen conv's input-only backward on channels-last-strided tensors
         # crashes torch 2.13's CPU kernels (a teacher stage with a frozen backbone segfaulted)
         return [p.contiguous() for p in parts]
+
+
+def check_sequences_in(dataset: str, sequences: list[str]) -> None:
+    """Refuse sequence names that `dataset` lacks (a single-dataset bank)."""
+    known = {s.name for s in training_sequences(dataset)}
+    unknown = sorted(set(sequences) - known)
+    if unknown:
+        raise UlvrError(f"dataset '{dataset}' has no training sequence {', '.join(unknown)}: "
+                        f"choose from {', '.join(sorted(known))}")
+
+
+class MixedBank:
+    """The clips of a training mix: each batch comes from one source, drawn by its weight, at
+    its crop (the run's crop times the source's `crop_scale`)."""
+
+    def __init__(self, mix: str, parts: list[tuple[TrainSource, ClipBank]]) -> None:
+        self.parts = parts
+        total = sum(src.weight for src, _ in parts)
+        self.weights = np.array([src.weight / total for src, _ in parts])
+        self.classes = parts[0][1].classes
+        self.description = {"mix": mix, "sources": [
+            {**bank.description, "weight": src.weight, "crop_scale": src.crop_scale}
+            for src, bank in parts]}
+
+    def banks(self) -> list[ClipBank]:
+        """The single-dataset banks it samples, one per source."""
+        return [bank for _, bank in self.parts]
+
+    def sample(self, rng: np.random.Generator, batch: int, frames: int, crop: int) -> Batch:
+        src, bank = self.parts[int(rng.choice(len(self.parts), p=self.weights))]
+        return bank.sample(rng, batch, frames, source_crop(src, crop))
+
+
+def source_crop(source: TrainSource, crop: int) -> int:
+    """The crop a source is sampled at: the run's crop scaled, a multiple of 8."""
+    return max(8, int(round(crop * source.crop_scale / 8)) * 8)
+
+
+def build_bank(mix: str, point_set: str, classes: int, crop: int,
+               sequences: list[str] | None = None, max_frames: int | None = None,
+               extra: list[Sequence] | None = None) -> ClipBank | MixedBank:
+    """The training clips of a mix at a point set's points; pseudo-videos (`extra`) join the
+    first source. Crops larger than a source's frames are refused before any clip is built."""
+    check_sequences(mix, sequences)
+    chosen = []                 # (source, its sequences among `sequences`; None: all)
+    for src in mix_sources(mix):
+        seqs = training_sequences(src.dataset, sequences)
+        if not seqs:
+            continue
+        size = source_crop(src, crop)
+        small = [s for s in seqs if min(s.width, s.height) < size]
+        if small:
+            raise UlvrError(f"crop {size} (--crop {crop} x {src.crop_scale:g} in mix '{mix}') "
+                            f"is larger than {small[0].name} of {src.dataset} "
+                            f"({small[0].width}x{small[0].height}): use a smaller --crop")
+        chosen.append((src, [s.name for s in seqs] if sequences else None))
+    parts = [(src, ClipBank(source_points(point_set, src.dataset), classes, src.dataset, names,
+                            max_frames, extra if i == 0 else None))
+             for i, (src, names) in enumerate(chosen)]
+    if len(parts) == 1 and parts[0][0].crop_scale == 1.0:
+        return parts[0][1]
+    return MixedBank(mix, parts)

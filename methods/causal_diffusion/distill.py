@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
-from methods.causal_diffusion.data import Batch, ClipBank
+from methods.causal_diffusion.data import Batch, ClipBank, MixedBank, build_bank
 from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context
 from methods.causal_diffusion.model import component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
@@ -71,6 +71,8 @@ class DistillSettings:
     noise: str = "frame"            # a noise field per frame, or one per clip ("sequence", as
     #                                 the student decodes)
     recurrent: bool = False         # stale blocks start from the last fresh block's output
+    mix: str = "embedded"           # the training mix (mixes.MIXES); embedded: the teacher's
+    #                                 own rate points
 
 
 OBJECTIVES = ("self-forcing", "ode")
@@ -113,8 +115,20 @@ def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
     return {"trainable": trainable, "total": total, "ratio_full_to_trainable": total / trainable}
 
 
+def distill_bank(settings: DistillSettings, meta: dict, classes: int) -> ClipBank | MixedBank:
+    """The student's clips: the teacher's rate points on the embedded clips, or a mix at the
+    teacher's point set."""
+    extra = pseudo_sequences(settings.pseudo_videos)
+    if settings.mix == "embedded" and meta["train"].get("rate_points"):
+        params = [SenderParams(**p) for p in meta["train"]["rate_points"]]
+        return ClipBank(params, classes, sequences=settings.sequences,
+                        max_frames=settings.max_frames, extra=extra)
+    return build_bank(settings.mix, meta["train"].get("points", "default"), classes,
+                      settings.crop, settings.sequences, settings.max_frames, extra)
+
+
 def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
-            progress: bool = True, bank: ClipBank | None = None) -> dict:
+            progress: bool = True, bank: ClipBank | MixedBank | None = None) -> dict:
     """Train the student's temporal layers; write its checkpoint; return the run's figures."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -126,10 +140,7 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
         student.load_state_dict(earlier.state_dict())
     counts = freeze_all_but_temporal(student, settings.trainable)
     trained = [p for p in student.parameters() if p.requires_grad]
-    params = [SenderParams(**p) for p in meta["train"]["rate_points"]]
-    bank = bank or ClipBank(params, teacher.config.semantic_classes,
-                            sequences=settings.sequences, max_frames=settings.max_frames,
-                            extra=pseudo_sequences(settings.pseudo_videos))
+    bank = bank or distill_bank(settings, meta, teacher.config.semantic_classes)
     opt = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
     if settings.objective not in OBJECTIVES:
         raise UlvrError(f"unknown objective '{settings.objective}': use one of "

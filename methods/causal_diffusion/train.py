@@ -19,8 +19,9 @@ from tqdm import tqdm
 
 from benchmark.core.errors import UlvrError
 from methods.causal_diffusion.checkpoint import load_checkpoint, save_checkpoint
-from methods.causal_diffusion.data import ClipBank
+from methods.causal_diffusion.data import ClipBank, MixedBank, build_bank
 from methods.causal_diffusion.diffusion import add_noise, full_context
+from methods.causal_diffusion.mixes import mix_sources, source_points
 from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
 from methods.causal_diffusion.sender import SenderParams
@@ -52,17 +53,13 @@ class TrainSettings:
     points: str = "default"            # which rate points when rate_points is empty
     pseudo_videos: int = 0             # pseudo-videos from package stills (methods/.../pseudo.py)
     trainable: str = ""                # "all" or "temporal"; empty: the stage's (TRAINABLE)
+    mix: str = "embedded"              # which datasets' training segments (mixes.MIXES)
 
 
 def train_points(name: str = "default") -> list[SenderParams]:
-    """The rate points a checkpoint trains on: the proposed method's defaults, or the
-    semantic-only baseline's (no texture stream)."""
-    from methods.causal_diffusion.adapter import DEFAULT_POINTS, SEMANTIC_POINTS
-
-    table = {"default": DEFAULT_POINTS, "semantic": SEMANTIC_POINTS}
-    if name not in table:
-        raise UlvrError(f"unknown training point set '{name}': choose from {', '.join(table)}")
-    return list(table[name])
+    """The embedded rate points a checkpoint trains on: the proposed method's defaults, or the
+    semantic-only baseline's (no texture stream); mixes.POINT_SETS holds every dataset's."""
+    return source_points(name, "embedded")
 
 
 TEMPORAL_FIELDS = ("temporal_heads", "temporal_ratio", "temporal_levels")
@@ -93,18 +90,17 @@ def build_model(settings: TrainSettings, device: str) -> VideoDenoiser:
 
 
 def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume: bool = False,
-          progress: bool = True, bank: ClipBank | None = None) -> dict:
+          progress: bool = True, bank: ClipBank | MixedBank | None = None) -> dict:
     """Train one stage and write the EMA checkpoint to `out`; returns the run's figures."""
     if settings.stage not in STAGES:
         raise UlvrError(f"unknown stage '{settings.stage}': choose from {STAGES}")
+    if settings.rate_points and len(mix_sources(settings.mix)) > 1:
+        raise UlvrError(f"--rate-points applies to a single-dataset mix, not '{settings.mix}' "
+                        "(its points per dataset are mixes.POINT_SETS)")
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    params = [SenderParams(**p) for p in settings.rate_points] or train_points(settings.points)
-    settings.rate_points = [asdict(p) for p in params]
     model = build_model(settings, device)
-    bank = bank or ClipBank(params, model.config.semantic_classes, sequences=settings.sequences,
-                            max_frames=settings.max_frames,
-                            extra=pseudo_sequences(settings.pseudo_videos))
+    bank = bank or training_bank(settings, model.config.semantic_classes)
     temporal = settings.stage == "teacher"
     model.use_temporal = temporal
     settings.trainable = settings.trainable or TRAINABLE[settings.stage]
@@ -167,6 +163,22 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
     save_checkpoint(ema, out, {"stage": settings.stage, "train": asdict(settings),
                                "data": bank.description, "figures": figures})
     return figures
+
+
+def training_bank(settings: TrainSettings, classes: int) -> ClipBank | MixedBank:
+    """The clips a run trains on: explicit rate points on the mix's one dataset, or the mix at
+    the settings' point set (the points are written back into the settings, as recorded)."""
+    extra = pseudo_sequences(settings.pseudo_videos)
+    if settings.rate_points:
+        params = [SenderParams(**p) for p in settings.rate_points]
+        return ClipBank(params, classes, mix_sources(settings.mix)[0].dataset,
+                        settings.sequences, settings.max_frames, extra)
+    sources = mix_sources(settings.mix)
+    if len(sources) == 1:
+        points = source_points(settings.points, sources[0].dataset)
+        settings.rate_points = [asdict(p) for p in points]
+    return build_bank(settings.mix, settings.points, classes, settings.crop, settings.sequences,
+                      settings.max_frames, extra)
 
 
 def trainable_parameters(model: VideoDenoiser, which: str) -> list[torch.nn.Parameter]:
