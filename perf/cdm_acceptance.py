@@ -5,9 +5,11 @@
     python -m perf.cdm_acceptance streaming  # time and cache memory/frame, 300 frames
     python -m perf.cdm_acceptance quality --results DIR [--rate payload|total]
         [--method causal-diffusion] [--label ENTRY] [--teacher cdm-teacher] [--no-fvd]
+        [--rules issue13|native]
 
-`quality` is issue 13's acceptance check on a results store written by `ulvr run` (e.g. `make
-demo`), so every number is the harness's own: the report table (rd_table means with FVD/KVD),
+`quality` is issue 13's acceptance check (`--rules native`: issue 36's) on a results store
+written by `ulvr run` (e.g. `make demo`), so every number is the harness's own: the report
+table (rd_table means with FVD/KVD),
 then per rate point of the proposed entry, per clip and for the dataset mean, the rules of
 RULES (best LPIPS-alex and DISTS at matched rate, tOF below frame-diffusion and semantic-only,
 PSNR-RGB no more than 1 dB below lowres-bicubic, student vs teacher), the lowest point's bpp,
@@ -167,6 +169,7 @@ class Rule:
                                      # the proposed method's and the teacher's
     matched: bool                    # rival interpolated at the proposed bpp, else same point
     margin: float = 0.0
+    with_teacher: bool = False       # rivals None: the teacher is a rival too
 
 
 RULES: tuple[Rule, ...] = (
@@ -182,6 +185,32 @@ RULES: tuple[Rule, ...] = (
     Rule("network evals/frame teacher/student >= 4", NFE, "ratio", (TEACHER,), matched=False,
          margin=4.0),
 )
+
+# Issue 36's acceptance at native resolution: the decoder adds to its own texture stream
+# (lowres-bicubic upsamples the same streams, so the same point label), it has the best
+# LPIPS-alex and DISTS of every entry (its teacher included) at its own rates, its tOF stays
+# below the generative baseline's and its PSNR-RGB within 1 dB of its texture's
+NATIVE_RULES: tuple[Rule, ...] = (
+    Rule("LPIPS-alex below lowres-bicubic", "lpips-alex", "better", ("lowres-bicubic",),
+         matched=False),
+    Rule("DISTS below lowres-bicubic", "dists", "better", ("lowres-bicubic",), matched=False),
+    Rule("LPIPS-alex best", "lpips-alex", "better", None, matched=True, with_teacher=True),
+    Rule("DISTS best", "dists", "better", None, matched=True, with_teacher=True),
+    Rule("tOF below frame-diffusion", "tof", "better", ("frame-diffusion",), matched=True),
+    RULES[3],
+)
+_MATCHED = ("at matched rate (pchip in log10 bpp over the rival's Pareto front for the metric, per "
+            "clip and on the dataset-mean curve; never extrapolated: a rival whose curve does "
+            "not cover the rate is listed, not compared)")
+# rule set -> (its rules, what its rivals are)
+RULE_SETS: dict[str, tuple[tuple[Rule, ...], str]] = {
+    "issue13": (RULES, "LPIPS/DISTS against every entry but the method's and its teacher's, "
+                f"tOF against frame-diffusion and semantic-only, all {_MATCHED}. PSNR and "
+                "teacher checks: same rate point label."),
+    "native": (NATIVE_RULES, "lowres-bicubic checks: same rate point label (the same streams "
+               "upsampled). LPIPS/DISTS best: every entry but the method's, its teacher "
+               f"included; tOF against frame-diffusion; both {_MATCHED}."),
+}
 
 
 def _better(rule: Rule, value: float, rival: float) -> float:
@@ -260,7 +289,8 @@ def rival_entries(curves: pd.DataFrame, rule: Rule, method: str,
     """(entries the rule compares with, rival methods absent from the store)."""
     methods = dict(zip(curves["entry"], curves["method"], strict=True))
     if rule.rivals is None:
-        return sorted(e for e, m in methods.items() if m not in (method, teacher)), []
+        own = (method,) if rule.with_teacher else (method, teacher)
+        return sorted(e for e, m in methods.items() if m not in own), []
     wanted = [teacher if r == TEACHER else r for r in rule.rivals]
     return (sorted(e for e, m in methods.items() if m in wanted),
             [m for m in wanted if m not in methods.values()])
@@ -374,18 +404,15 @@ def _check_rows(checks: list[Check]) -> pd.DataFrame:
 
 
 def format_report(table: pd.DataFrame, checks: list[Check], lowest: list[Check], proposed: str,
-                  method: str, teacher: str, rate: str, fvd_notes: list[str]) -> str:
+                  method: str, teacher: str, rate: str, fvd_notes: list[str],
+                  rules: str = "issue13") -> str:
     """The Markdown report: table, checks per rate point, lowest point, summary."""
     # rows are at different rates: nothing is marked best (benchmark.analysis.marks)
-    out = [f"# Acceptance of {proposed} (issue 13), rate: {rate}\n",
+    out = [f"# Acceptance of {proposed} ({rules} rules), rate: {rate}\n",
            "## Report table (means over the sequences)\n", to_markdown(table)]
     out += fvd_notes
-    out.append(f"\nRivals: LPIPS/DISTS against every entry but {method}'s and {teacher}'s, tOF "
-               "against frame-diffusion and semantic-only, all at matched rate (pchip in log10 "
-               "bpp over the rival's Pareto front for the metric, per clip and on the "
-               "dataset-mean curve; never "
-               "extrapolated: a rival whose curve does not cover the rate is listed, not "
-               "compared). PSNR and teacher checks: same rate point label. slack >= 0 passes.\n")
+    out.append(f"\nRivals ({method}, teacher {teacher}): {RULE_SETS[rules][1]} slack >= 0 "
+               "passes.\n")
     bpp = {r.rate_point: r.bpp for r in table[table["method"] == proposed].itertuples()}
     for rate_point in dict.fromkeys(c.rate_point for c in checks):
         out += [f"## {rate_point} (mean bpp {_num(bpp.get(rate_point, math.nan))})\n",
@@ -422,9 +449,10 @@ def cmd_quality(args: argparse.Namespace) -> int:
     else:
         notes = [f"FVD/KVD of {n} of {len(table)} rows: {note}"
                  for note, n in sorted(Counter(sets["fvd_note"]).items()) if note]
-    print(format_report(table, acceptance_checks(curves, proposed, args.method, args.teacher),
-                        lowest_point_checks(curves, proposed), proposed, args.method,
-                        args.teacher, args.rate, notes))
+    rules = RULE_SETS[args.rules][0]
+    checks = acceptance_checks(curves, proposed, args.method, args.teacher, rules)
+    print(format_report(table, checks, lowest_point_checks(curves, proposed), proposed,
+                        args.method, args.teacher, args.rate, notes, args.rules))
     return 0
 
 
@@ -453,6 +481,9 @@ def main() -> None:
     quality.add_argument("--method", default="causal-diffusion")
     quality.add_argument("--label", help="the proposed entry when the method has several")
     quality.add_argument("--teacher", default="cdm-teacher")
+    quality.add_argument("--rules", choices=tuple(RULE_SETS), default="issue13",
+                         help="issue13: the embedded acceptance; native: issue 36's (beats "
+                         "lowres-bicubic at every point, best of every entry, teacher included)")
     quality.add_argument("--dataset", help="default: the store's only dataset")
     quality.add_argument("--no-fvd", action="store_true",
                          help="skip pooling FVD/KVD (minutes on CPU for a full store)")

@@ -196,7 +196,7 @@ def test_choose_entry_refuses_an_ambiguous_or_missing_method():
 def quality_args(root: str, **kwargs: object) -> argparse.Namespace:
     return argparse.Namespace(**{"results": root, "rate": "payload", "method": "causal-diffusion",
                                  "label": None, "teacher": "cdm-teacher", "dataset": None,
-                                 "no_fvd": True, **kwargs})
+                                 "no_fvd": True, "rules": "issue13", **kwargs})
 
 
 def test_command_on_a_store_reads_network_evals_from_the_records(tmp_path, capsys):
@@ -234,3 +234,23 @@ def test_a_rivals_dominated_configuration_does_not_bend_its_matched_value():
     clean = acc.matched_rivals(acc.dataset_curves(frame), "lpips-alex", 0.001, "a", ["x265"])
     got = acc.matched_rivals(acc.dataset_curves(with_bad), "lpips-alex", 0.001, "a", ["x265"])
     assert got["x265"] == pytest.approx(clean["x265"], abs=1e-12)
+
+
+def test_native_rules_hold_the_decoder_to_its_own_texture_and_to_its_teacher():
+    """Issue 36's rules: below lowres-bicubic at the same point label (the same streams), and
+    the best LPIPS/DISTS of every entry with the teacher included (issue 13's leaves it out)."""
+    names = {r.name: r for r in acc.NATIVE_RULES}
+    checks = acc.acceptance_checks(
+        acc.dataset_curves(make_frame(lpips_alex={"a": (0.95, 0.995, 0.95)})),
+        "causal-diffusion", "causal-diffusion", "cdm-teacher", acc.NATIVE_RULES)
+    below = find(checks, "p1", "a", "LPIPS-alex below lowres-bicubic")
+    assert (below.passed, below.rival, below.rival_value) == (False, "lowres-bicubic", 0.99)
+    assert below.slack == pytest.approx(-0.005)
+    assert find(checks, "p1", "b", "LPIPS-alex below lowres-bicubic").passed
+    dists = find(checks, "p0", "a", "DISTS best")          # the teacher's 0.01 decides
+    assert (dists.passed, dists.rival) == (False, "cdm-teacher")
+    entries, _ = acc.rival_entries(acc.dataset_curves(make_frame()), names["DISTS best"],
+                                   "causal-diffusion", "cdm-teacher")
+    assert "cdm-teacher" in entries and "causal-diffusion [steps=9]" not in entries
+    tof = find(checks, "p0", "a", "tOF below frame-diffusion")
+    assert (tof.rival, tof.not_covering) == ("frame-diffusion", ())
