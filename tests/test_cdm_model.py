@@ -101,14 +101,25 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
         load_checkpoint(tmp_path / "wrong.safetensors")
 
 
-def test_teacher_training_resumes_from_its_state(tmp_path):
+def test_training_resumes_from_its_state_as_if_never_stopped(tmp_path):
+    """4 steps, then --resume to 6, give the weights of 6 steps in one go: the state holds
+    the optimiser, the EMA and both random streams."""
     torch.set_num_threads(1)
-    out = tmp_path / "s.safetensors"
     base = dict(stage="spatial", config="tiny", batch=2, crop=32, **TINY_DATA)
+    train(TrainSettings(steps=6, **base), tmp_path / "straight.safetensors", progress=False)
+    out = tmp_path / "s.safetensors"
     train(TrainSettings(steps=4, **base), out, progress=False)
     figures = train(TrainSettings(steps=6, **base), out, resume=True, progress=False)
     assert figures["steps"] == 6
     assert np.isfinite(figures["loss_last50"])
+    straight, _ = load_checkpoint(tmp_path / "straight.safetensors")
+    resumed, _ = load_checkpoint(out)
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(),
+                            strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(UlvrError, match="no training state at .*nowhere"):
+        train(TrainSettings(steps=2, **base), tmp_path / "nowhere.safetensors", resume=True,
+              progress=False)
 
 
 def test_samplers_reuse_the_condition_features_with_identical_output():

@@ -317,6 +317,27 @@ def test_self_forcing_distillation_trains_only_the_temporal_adapter(tiny_cdm, tm
     assert figures["loss_last20"] < figures["loss_first20"]
 
 
+def test_distillation_resumes_as_if_never_stopped(tiny_cdm, tmp_path):
+    """2 steps, then --resume to 4, give the student of 4 steps in one go (the state holds the
+    student, its optimiser, the online fake score and the random streams)."""
+    from methods.causal_diffusion.checkpoint import load_checkpoint
+
+    torch.set_num_threads(1)
+    bank = _fixed(ClipBank([SenderParams(downscale=8, key=1, label_scale=8)], 8,
+                           sequences=["carphone"], max_frames=4))
+    settings = {"teacher": str(tiny_cdm["teacher"]), "frames": 4, "crop": 32,
+                "teacher_steps": 2, "w_dmd": 0.25, "w_perceptual": 0.0}
+    distill(DistillSettings(steps=4, **settings), tmp_path / "a.st", progress=False, bank=bank)
+    distill(DistillSettings(steps=2, **settings), tmp_path / "b.st", progress=False, bank=bank)
+    figures = distill(DistillSettings(steps=4, **settings), tmp_path / "b.st", progress=False,
+                      bank=bank, resume=True)
+    assert figures["steps"] == 4
+    straight, resumed = (load_checkpoint(tmp_path / n)[0] for n in ("a.st", "b.st"))
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(),
+                            strict=True):
+        assert torch.equal(a, b), name
+
+
 def test_dists_perceptual_term_is_the_dists_metric_and_has_a_gradient():
     """`--perceptual dists` scores model-range frames exactly as the DISTS metric scores their
     uint8 originals (reference first), and passes a gradient to the student's frames."""

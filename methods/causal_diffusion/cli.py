@@ -97,6 +97,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       "(methods/causal_diffusion/mixes.py)")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
+    dist.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
     dist.set_defaults(func=cmd_distill)
 
     prep = inner.add_parser("prepare", help="build the training inputs (sender caches) here, to "
@@ -174,7 +175,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         w_temporal=args.w_temporal, w_ode=args.w_ode,
         w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos,
         noise=args.noise, recurrent=args.recurrent, mix=args.mix)
-    figures = distill(settings, args.out, device=args.device)
+    figures = distill(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0
 

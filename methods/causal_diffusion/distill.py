@@ -33,6 +33,7 @@ from methods.causal_diffusion.data import Batch, ClipBank, MixedBank, build_bank
 from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context
 from methods.causal_diffusion.model import component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
+from methods.causal_diffusion.runstate import RunState
 from methods.causal_diffusion.sender import SenderParams
 from methods.causal_diffusion.stream import StreamingDecoder
 from methods.causal_diffusion.train import trainable_parameters
@@ -128,8 +129,10 @@ def distill_bank(settings: DistillSettings, meta: dict, classes: int) -> ClipBan
 
 
 def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
-            progress: bool = True, bank: ClipBank | MixedBank | None = None) -> dict:
-    """Train the student's temporal layers; write its checkpoint; return the run's figures."""
+            progress: bool = True, bank: ClipBank | MixedBank | None = None,
+            resume: bool = False) -> dict:
+    """Train the student's temporal layers; write its checkpoint; return the run's figures.
+    `resume`: continue from the state saved beside `out` (runstate.py)."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     teacher, meta = load_checkpoint(settings.teacher, device)
@@ -146,9 +149,18 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
         raise UlvrError(f"unknown objective '{settings.objective}': use one of "
                         f"{', '.join(OBJECTIVES)}")
     step_loss = ode_step if settings.objective == "ode" else SelfForcing(teacher, settings, device)
-    losses, start = [], time.perf_counter()
-    bar = tqdm(total=settings.steps, disable=not progress, desc="cdm distill")
-    for _ in range(settings.steps):
+    run, step, seconds, losses = RunState(out), 0, 0.0, []
+    if resume:
+        state = run.load(device, rng)
+        student.load_state_dict(state["student"])
+        opt.load_state_dict(state["opt"])
+        if isinstance(step_loss, SelfForcing):
+            step_loss.load_state_dict(state["objective"])
+        step, seconds, losses = int(state["step"]), float(state["seconds"]), \
+            state["losses"].tolist()
+    start = time.perf_counter()
+    bar = tqdm(total=settings.steps, initial=step, disable=not progress, desc="cdm distill")
+    while step < settings.steps:
         batch = bank.sample(rng, settings.batch, settings.frames, settings.crop).to(device)
         loss, parts = step_loss(student, teacher, batch, settings, rng)
         opt.zero_grad(set_to_none=True)
@@ -156,11 +168,18 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         opt.step()
         losses.append(loss.item())
+        step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-20:]):.5f}", **{k: f"{v:.4f}"
                                                                  for k, v in parts.items()})
+        if run.due() or step == settings.steps:
+            run.save({"student": student.state_dict(), "opt": opt.state_dict(),
+                      "objective": step_loss.state_dict()
+                      if isinstance(step_loss, SelfForcing) else {},
+                      "step": step, "seconds": seconds + time.perf_counter() - start,
+                      "losses": torch.tensor(losses)}, rng)
     bar.close()
-    seconds = time.perf_counter() - start
+    seconds += time.perf_counter() - start
     figures = {"steps": settings.steps, "distill_seconds": round(seconds, 1),
                "loss_first20": float(np.mean(losses[:20])),
                "loss_last20": float(np.mean(losses[-20:])), **counts,
@@ -236,6 +255,17 @@ class SelfForcing:
             self.fake = copy.deepcopy(teacher).train().requires_grad_(True)
             self.fake_opt = torch.optim.AdamW(self.fake.parameters(), lr=settings.fake_lr,
                                               weight_decay=0.0)
+
+    def state_dict(self) -> dict:
+        """The online fake score and its optimiser (what a resumed run needs)."""
+        if self.fake is None:
+            return {}
+        return {"fake": self.fake.state_dict(), "fake_opt": self.fake_opt.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.fake is not None and state:
+            self.fake.load_state_dict(state["fake"])
+            self.fake_opt.load_state_dict(state["fake_opt"])
 
     def __call__(self, student, teacher, batch: Batch, settings: DistillSettings,
                  rng: np.random.Generator) -> tuple[torch.Tensor, dict]:

@@ -3,7 +3,8 @@ frames) and stage 2 (the bidirectional teacher: Temporal Adapter added, trained 
 
 Seeded and reproducible on CPU; EMA weights are what the checkpoint holds; bf16 autocast on
 CUDA; tqdm shows the loss; `resume` continues from the training state saved beside the
-checkpoint (`<out>.state.pt`: model, EMA, optimiser, step).
+checkpoint (`<out>.state.pt`: model, EMA, optimiser, step; written every 5 minutes and at
+the end, methods/causal_diffusion/runstate.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from methods.causal_diffusion.diffusion import add_noise, full_context
 from methods.causal_diffusion.mixes import mix_sources, source_points
 from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
+from methods.causal_diffusion.runstate import RunState
 from methods.causal_diffusion.sender import SenderParams
 
 STAGES = ("spatial", "teacher")
@@ -107,20 +109,15 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
     trained = trainable_parameters(model, settings.trainable)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
-    state_path = Path(str(out) + ".state.pt")
-    state_path.parent.mkdir(parents=True, exist_ok=True)
+    run = RunState(out)
     step, seconds, losses = 0, 0.0, []
     if resume:
-        if not state_path.exists():
-            raise UlvrError(f"no training state at {state_path} to resume from")
-        state = torch.load(state_path, map_location=device, weights_only=True)
+        state = run.load(device, rng)
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["opt"])
         step, seconds, losses = int(state["step"]), float(state["seconds"]), \
             state["losses"].tolist()
-        rng = np.random.default_rng([settings.seed, step])
-        torch.manual_seed(settings.seed + step)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.startswith("cuda") \
         else torch.autocast("cpu", enabled=False)
     bar = tqdm(total=settings.steps, initial=step, disable=not progress,
@@ -148,9 +145,11 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
         step += 1
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
-        if step % 500 == 0 or step == settings.steps:
-            _save_state(state_path, model, ema, opt, step,
-                        seconds + time.perf_counter() - start, losses)
+        if run.due() or step == settings.steps:
+            run.save({"model": model.state_dict(), "ema": ema.state_dict(),
+                      "opt": opt.state_dict(), "step": step,
+                      "seconds": seconds + time.perf_counter() - start,
+                      "losses": torch.tensor(losses)}, rng)
     bar.close()
     seconds += time.perf_counter() - start
     figures = {"steps": step, "train_seconds": round(seconds, 1),
@@ -191,10 +190,3 @@ def trainable_parameters(model: VideoDenoiser, which: str) -> list[torch.nn.Para
         for p in model.temporal_parameters():
             p.requires_grad_(True)
     return [p for p in model.parameters() if p.requires_grad]
-
-
-def _save_state(path: Path, model, ema, opt, step: int, seconds: float, losses: list) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
-                "step": step, "seconds": seconds, "losses": torch.tensor(losses)}, tmp)
-    tmp.replace(path)
