@@ -100,6 +100,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
     dist.set_defaults(func=cmd_distill)
 
+    recipe = inner.add_parser("recipe", help="run a training recipe's commands in order: "
+                              "finished stages skipped, stopped ones resumed")
+    recipe.add_argument("name", help="the recipe (methods/causal_diffusion/recipes.py): native")
+    recipe.add_argument("--dir", help="where its checkpoints go (default results/training/NAME)")
+    recipe.add_argument("--steps", type=int, help="steps per stage (default: the recipe's)")
+    recipe.add_argument("--threads", type=int)
+    recipe.add_argument("--dry-run", action="store_true", help="print the commands only")
+    recipe.set_defaults(func=cmd_recipe)
+
     prep = inner.add_parser("prepare", help="build the training inputs (sender caches) here, to "
                                             "carry them to a GPU machine")
     prep.add_argument("--points", default="default", choices=("default", "semantic"))
@@ -178,6 +187,15 @@ def cmd_distill(args: argparse.Namespace) -> int:
     figures = distill(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0
+
+
+def cmd_recipe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from methods.causal_diffusion.recipes import run_recipe
+
+    folder = Path(args.dir or f"results/training/{args.name}")
+    return run_recipe(args.name, folder, args.steps, args.threads, args.dry_run)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
