@@ -134,7 +134,7 @@ def parse_range(text: str | None) -> tuple[float, float] | None:
     return low, high
 
 
-def _curve(part: pd.DataFrame, metric: str, rate_col: str, front: str,
+def _curve(part: pd.DataFrame | dict[str, np.ndarray], metric: str, rate_col: str, front: str,
            bd_range: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
     """One curve's front for `metric`, restricted to the rate regime `bd_range`."""
     rates, values = front_points(part, metric, front, rate_col)
@@ -142,6 +142,13 @@ def _curve(part: pd.DataFrame, metric: str, rate_col: str, front: str,
         keep = (rates >= bd_range[0]) & (rates <= bd_range[1])
         rates, values = rates[keep], values[keep]
     return rates, values
+
+
+def _by_sequence(frame: pd.DataFrame, columns: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """A curve's rows per sequence as float arrays of `columns` (extracted once, not per
+    metric)."""
+    return {seq: {c: g[c].to_numpy(float) for c in columns}
+            for seq, g in frame.groupby("sequence")}
 
 
 def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str = "bpp",
@@ -154,15 +161,16 @@ def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
         raise UlvrError(f"unknown BD interpolation '{method}': use one of {', '.join(METHODS)}")
     check_front(front)
     rows = []
-    empty = frame.iloc[:0]
+    wanted = [rate_col, *(m for m in metrics if m in frame.columns)]
+    empty = {c: np.array([], float) for c in wanted}
     for dataset, part in frame.groupby("dataset"):
         sequences = sorted(set(part["sequence"]))
-        base = dict(tuple(part[part[entry_col] == anchor].groupby("sequence")))
+        base = _by_sequence(part[part[entry_col] == anchor], wanted)
         anchor_curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         for name, test in part.groupby(entry_col):
             if name == anchor:
                 continue
-            tests = dict(tuple(test.groupby("sequence")))
+            tests = _by_sequence(test, wanted)
             for seq in sequences:
                 a, t = base.get(seq, empty), tests.get(seq, empty)
                 for metric in metrics:
@@ -188,24 +196,45 @@ def bd_cells(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str
     return pd.DataFrame(rows, columns=columns)
 
 
-def _interval(cells: pd.DataFrame, low: str, high: str) -> str:
+Cells = dict[str, np.ndarray]   # one (dataset, entry, metric) group of bd_cells, by column
+
+
+def _interval(cells: Cells, low: str, high: str) -> str:
     """Each sequence's interval, as text for a CSV cell."""
     return "; ".join(f"{name}: {a:.4g}-{b:.4g}" if np.isfinite(a) else f"{name}: none"
                      for name, a, b in zip(cells["sequence"].tolist(), cells[low].tolist(),
                                            cells[high].tolist(), strict=True))
 
 
-def _mean(cells: pd.DataFrame, column: str, reason_of: str) -> tuple[float, str]:
+def _mean(cells: Cells, column: str, reason_of: str) -> tuple[float, str]:
     """Mean of a BD column over sequences: NaN unless every sequence has a value, with a
     note counting those without one and why."""
-    values = cells[column].to_numpy(float)
+    values = cells[column].astype(float)
     if len(values) and np.isfinite(values).all():
         return float(values.mean()), ""
-    failed = cells[~np.isfinite(values)]
-    reasons = sorted({p for note in failed["note"] for p in str(note).split("; ") if p})
-    unit = "sequences" if len(cells) > 1 else "curve"
-    return NAN, (f"{reason_of}: no value on {len(failed)}/{len(cells)} {unit} "
+    failed = ~np.isfinite(values)
+    reasons = sorted({p for note in cells["note"][failed] for p in str(note).split("; ") if p})
+    unit = "sequences" if len(values) > 1 else "curve"
+    return NAN, (f"{reason_of}: no value on {int(failed.sum())}/{len(values)} {unit} "
                  f"({'; '.join(reasons) or 'no shared interval'})")
+
+
+def _least(values: np.ndarray) -> float:
+    """The smallest value that is not NaN (NaN when none is), as pandas' min."""
+    values = values.astype(float)
+    values = values[~np.isnan(values)]
+    return float(values.min()) if len(values) else NAN
+
+
+def _groups(cells: pd.DataFrame) -> dict[tuple[str, str, str], Cells]:
+    """bd_cells' rows grouped by (dataset, entry, metric), each group as NumPy columns in row
+    order: the summary reads a few thousand small groups, which pandas indexing made slow."""
+    columns = {c: cells[c].to_numpy() for c in cells.columns}
+    index: dict[tuple[str, str, str], list[int]] = {}
+    for i, key in enumerate(zip(columns["dataset"].tolist(), columns["method"].tolist(),
+                                columns["metric"].tolist(), strict=True)):
+        index.setdefault(key, []).append(i)
+    return {key: {c: v[rows] for c, v in columns.items()} for key, rows in index.items()}
 
 
 def bd_table(frame: pd.DataFrame, anchor: str, metrics: list[str], rate_col: str = "bpp",
@@ -234,13 +263,13 @@ def summarise_cells(cells: pd.DataFrame, anchor: str, metrics: list[str],
     """`bd_table` from `bd_cells`' cells, for a caller that also keeps the cells (the report
     writes both), so they are computed once."""
     rows = []
-    for (dataset, name), part in cells.groupby(["dataset", "method"], sort=True):
+    groups = _groups(cells)
+    for dataset, name in sorted({key[:2] for key in groups}):
         row = {"dataset": dataset, "method": name, "anchor": anchor, "bd_mode": mode,
                "front": front}
         notes = []
-        by_metric = dict(tuple(part.groupby("metric", sort=False)))
         for metric in metrics:
-            own = by_metric.get(metric)
+            own = groups.get((dataset, name, metric))
             if own is None:
                 continue
             row[f"BD-rate {metric} (%)"], note_r = _mean(own, "bd_rate", f"BD-rate {metric}")
@@ -248,15 +277,15 @@ def summarise_cells(cells: pd.DataFrame, anchor: str, metrics: list[str],
             # the spread over sequences: a bootstrap 95% interval of the mean, and the count
             # of sequences on which the entry beats the anchor
             for column, value in ((f"BD-rate {metric}", "bd_rate"), (f"BD-{metric}", "bd_metric")):
-                values = own[value].to_numpy(float)
+                values = own[value].astype(float)
                 row[f"{column} CI95 low"], row[f"{column} CI95 high"] = bootstrap_ci(values)
-            better = own["bd_rate"].to_numpy(float)
+            better = own["bd_rate"].astype(float)
             row[f"BD-rate {metric} wins"] = (f"{int((better < 0).sum())}/{len(better)}"
                                              if np.isfinite(better).all() else "")
             row[f"BD-rate {metric} interval"] = _interval(own, "quality_low", "quality_high")
-            row[f"BD-rate {metric} share (%)"] = 100 * float(own["quality_share"].min())
+            row[f"BD-rate {metric} share (%)"] = 100 * _least(own["quality_share"])
             row[f"BD-{metric} interval ({rate_col})"] = _interval(own, "rate_low", "rate_high")
-            row[f"BD-{metric} share (%)"] = 100 * float(own["rate_share"].min())
+            row[f"BD-{metric} share (%)"] = 100 * _least(own["rate_share"])
             row[f"BD-rate {metric} why --"], row[f"BD-{metric} why --"] = note_r, note_m
             notes += [n for n in (note_r, note_m) if n]
         row["note"] = "; ".join(notes)

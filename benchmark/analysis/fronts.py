@@ -21,6 +21,8 @@ from benchmark.core.errors import UlvrError
 from benchmark.metrics.table import lower_is_better
 
 if TYPE_CHECKING:   # pandas loads with the first table, not on `ulvr run`'s path
+    from collections.abc import Mapping
+
     import pandas as pd
 
 FRONTS = ("pareto", "hull", "none")
@@ -107,11 +109,12 @@ def on_front(frame: pd.DataFrame, metric: str, how: str = DEFAULT_FRONT,
     return mask
 
 
-def front_points(frame: pd.DataFrame, metric: str, how: str = DEFAULT_FRONT,
-                 rate_col: str = "bpp") -> tuple[np.ndarray, np.ndarray]:
-    """(rates, values) of one curve's front for `metric`, sorted by rate."""
-    rates, values = frame[rate_col].to_numpy(float), frame[metric].to_numpy(float) \
-        if metric in frame.columns else np.full(len(frame), np.nan)
+def front_points(frame: pd.DataFrame | Mapping[str, np.ndarray], metric: str,
+                 how: str = DEFAULT_FRONT, rate_col: str = "bpp") -> tuple[np.ndarray, np.ndarray]:
+    """(rates, values) of one curve's front for `metric`, sorted by rate; `frame` is a
+    DataFrame or its columns as arrays (callers that read many curves extract them once)."""
+    rates = np.asarray(frame[rate_col], float)
+    values = np.asarray(frame[metric], float) if metric in frame else np.full(len(rates), np.nan)
     keep = front_mask(rates, values, lower_is_better(metric), how)
     order = np.argsort(rates[keep], kind="stable")
     return rates[keep][order], values[keep][order]

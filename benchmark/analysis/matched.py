@@ -52,10 +52,17 @@ def interpolate_at(rates: np.ndarray, values: np.ndarray, targets: np.ndarray) -
     return out
 
 
-def _front(part: pd.DataFrame, metric: str, front: str) -> tuple[np.ndarray, np.ndarray]:
+def _front(part: pd.DataFrame | dict[str, np.ndarray], metric: str,
+           front: str) -> tuple[np.ndarray, np.ndarray]:
     from benchmark.analysis.fronts import front_points
 
     return front_points(part, metric, front)
+
+
+def _columns(part: pd.DataFrame, metrics: list[str]) -> dict[str, np.ndarray]:
+    """bpp and the metrics `part` has, as float arrays: one curve's columns read once, not once
+    per metric and front."""
+    return {c: part[c].to_numpy(float) for c in ("bpp", *metrics) if c in part}
 
 
 def per_sequence(frame: pd.DataFrame, metrics: list[str], targets: tuple[float, ...],
@@ -65,10 +72,11 @@ def per_sequence(frame: pd.DataFrame, metrics: list[str], targets: tuple[float, 
     rows = []
     goal = np.asarray(targets, float)
     for (dataset, seq, entry), part in frame.groupby(["dataset", "sequence", entry_col]):
+        curve = _columns(part, metrics)
         for metric in metrics:
             if metric not in part:
                 continue
-            values = interpolate_at(*_front(part, metric, front), goal)
+            values = interpolate_at(*_front(curve, metric, front), goal)
             rows += [{"dataset": dataset, "sequence": seq, "entry": entry, "metric": metric,
                       "target_bpp": t, "value": v, "frames": int(part["frames"].iloc[0])}
                      for t, v in zip(targets, values, strict=True)]
@@ -158,12 +166,13 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
             points = mine.to_dict("records")
             at = np.array([r["bpp"] for r in points], dtype=float)
             for entry, other in part[part["sequence"] == sequence].groupby("entry"):
+                curve = _columns(other, seq_metrics)
                 for metric in seq_metrics:
                     if metric not in part:
                         continue
                     values = [float(r.get(metric, np.nan)) for r in points] \
                         if entry == proposed else \
-                        interpolate_at(*_front(other, metric, front), at).tolist()
+                        interpolate_at(*_front(curve, metric, front), at).tolist()
                     seq_rows += [{"dataset": dataset, "sequence": sequence,
                                   "proposed_rate_point": r["rate_point"], "bpp": r["bpp"],
                                   "entry": entry, "metric": metric, "value": float(value),
