@@ -135,3 +135,19 @@ def test_explicit_rate_points_need_a_single_dataset_mix():
     settings = TrainSettings(mix="native", rate_points=[vars(SenderParams())])
     with pytest.raises(UlvrError, match="single-dataset mix"):
         train(settings, "unused.safetensors")
+
+
+def test_native_validation_is_embedded_native_s_val_segments_inside_training():
+    """Checkpoints are chosen on validation-native.yaml: the `val` segments of embedded-native
+    (inside the training frames), never on an evaluation frame."""
+    native = yaml.safe_load((DATASETS / "embedded-native.yaml").read_text())
+    val = yaml.safe_load((Path(mixes.__file__).parent / "checkpoints"
+                          / "validation-native.yaml").read_text())
+    segments = {e["name"]: e["segments"] for e in native["sequences"]}
+    for entry in val["sequences"]:
+        chosen, own = entry["segments"]["eval"], segments[entry["name"]]
+        assert chosen == own["val"]
+        start, end = chosen["start"], chosen["start"] + chosen["frames"]
+        train, held = own["train"], own["eval"]
+        assert train["start"] <= start and end <= train["start"] + train["frames"]
+        assert start >= held["start"] + held["frames"]
