@@ -7,14 +7,15 @@
         [--method causal-diffusion] [--label ENTRY] [--teacher cdm-teacher] [--no-fvd]
         [--rules issue13|native]
 
-`quality` is issue 13's acceptance check (`--rules native`: issue 36's) on a results store
-written by `ulvr run` (e.g. `make demo`), so every number is the harness's own: the report
-table (rd_table means with FVD/KVD),
-then per rate point of the proposed entry, per clip and for the dataset mean, the rules of
-RULES (best LPIPS-alex and DISTS at matched rate, tOF below frame-diffusion and semantic-only,
-PSNR-RGB no more than 1 dB below lowres-bicubic, student vs teacher), the lowest point's bpp,
-and `ACCEPTANCE: P of N checks pass` with the failing checks. It is a report: exit status 0
-whatever fails; 2 when the store lacks the proposed entry or it is ambiguous.
+`quality` is an acceptance check on a results store written by `ulvr run` (e.g. `make demo`),
+so every number is the harness's own: the report table (rd_table means with FVD/KVD), then per
+rate point of the proposed entry, per clip and for the dataset mean, the rules of a rule set:
+`issue13` (RULES: best LPIPS-alex and DISTS at matched rate, tOF below frame-diffusion and
+semantic-only, PSNR-RGB no more than 1 dB below lowres-bicubic, student vs teacher) or `native`
+(NATIVE_RULES, issue 36: LPIPS-alex and DISTS below lowres-bicubic at the same point, best of
+every entry with the teacher included, tOF below frame-diffusion, PSNR-RGB within 1 dB); then
+the lowest point's bpp, and `ACCEPTANCE: P of N checks pass` with the failing checks. It is a
+report: exit status 0 whatever fails; 2 when the store lacks the proposed entry or it is ambiguous.
 """
 
 from __future__ import annotations

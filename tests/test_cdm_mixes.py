@@ -90,6 +90,12 @@ def test_crop_larger_than_a_source_is_refused_before_any_clip(monkeypatch):
         data.build_bank("wide", "default", 4, crop=96)
     with pytest.raises(UlvrError, match="has no sequence nowhere"):
         data.build_bank("native", "default", 4, crop=64, sequences=["nowhere"])
+    with pytest.raises(UlvrError, match="draws from embedded-native, which has none of "
+                                        "carphone: add one of bigbuckbunny, bikes"):
+        data.build_bank("native", "default", 4, crop=64, sequences=["carphone"])
+    # the crop that is sampled is the crop that is checked (no rounding at scale 1)
+    with pytest.raises(UlvrError, match=r"crop 131 \(--crop 131 x 1"):
+        data.build_bank("embedded", "default", 4, crop=131)
     with pytest.raises(UlvrError, match="unknown training mix 'big'"):
         data.build_bank("big", "default", 4, crop=64)
 
@@ -151,3 +157,17 @@ def test_native_validation_is_embedded_native_s_val_segments_inside_training():
         train, held = own["train"], own["eval"]
         assert train["start"] <= start and end <= train["start"] + train["frames"]
         assert start >= held["start"] + held["frames"]
+
+
+def test_distillation_draws_from_the_teacher_s_mix_unless_told(monkeypatch):
+    from methods.causal_diffusion import distill
+
+    asked = []
+    monkeypatch.setattr(distill, "build_bank", lambda mix, points, *a, **k: asked.append(
+        (mix, points)))
+    meta = {"train": {"mix": "native", "points": "semantic", "rate_points": []}}
+    settings = distill.DistillSettings()
+    distill.distill_bank(settings, meta, 4)
+    assert asked == [("native", "semantic")] and settings.mix == "native"
+    distill.distill_bank(distill.DistillSettings(mix="embedded"), meta, 4)
+    assert asked[-1] == ("embedded", "semantic")

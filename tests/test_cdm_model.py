@@ -120,6 +120,9 @@ def test_training_resumes_from_its_state_as_if_never_stopped(tmp_path):
     with pytest.raises(UlvrError, match="no training state at .*nowhere"):
         train(TrainSettings(steps=2, **base), tmp_path / "nowhere.safetensors", resume=True,
               progress=False)
+    # a resume with other settings would mix two runs: refused, naming what changed
+    with pytest.raises(UlvrError, match=r"other settings \(lr: 0.0002 then, 0.001 now\)"):
+        train(TrainSettings(steps=8, lr=1e-3, **base), out, resume=True, progress=False)
 
 
 def test_samplers_reuse_the_condition_features_with_identical_output():

@@ -92,9 +92,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     dist.add_argument("--recurrent", action="store_true",
                       help="held-texture blocks start from the last new-texture block's output "
                       "(causal-diffusion's recurrent=on)")
-    dist.add_argument("--mix", default="embedded", choices=MIX_NAMES,
+    dist.add_argument("--mix", choices=MIX_NAMES,
                       help="training data: the embedded clips, or those and the native clips "
-                      "(methods/causal_diffusion/mixes.py)")
+                      "(methods/causal_diffusion/mixes.py); default: the teacher's")
     dist.add_argument("--device", default="cpu")
     dist.add_argument("--threads", type=int)
     dist.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
@@ -183,7 +183,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         w_perceptual=args.w_perceptual, perceptual=args.perceptual,
         w_temporal=args.w_temporal, w_ode=args.w_ode,
         w_dmd=args.w_dmd, trainable=args.trainable, pseudo_videos=args.pseudo_videos,
-        noise=args.noise, recurrent=args.recurrent, mix=args.mix)
+        noise=args.noise, recurrent=args.recurrent, mix=args.mix or "")
     figures = distill(settings, args.out, device=args.device, resume=args.resume)
     print(json.dumps(figures, indent=1))
     return 0

@@ -11,15 +11,9 @@ import numpy as np
 import torch
 
 from benchmark.core.errors import UlvrError
-from benchmark.data.manifest import Sequence
+from benchmark.data.manifest import Sequence, load_dataset
 from methods.causal_diffusion.diffusion import condition_tensors, to_model_range
-from methods.causal_diffusion.mixes import (
-    TrainSource,
-    check_sequences,
-    mix_sources,
-    source_points,
-    training_sequences,
-)
+from methods.causal_diffusion.mixes import TrainSource, mix_sources, source_points
 from methods.causal_diffusion.sender import SenderParams, cached_clip_data
 
 
@@ -42,11 +36,10 @@ class ClipBank:
     def __init__(self, params: list[SenderParams], classes: int, dataset: str = "embedded",
                  sequences: list[str] | None = None, max_frames: int | None = None,
                  extra: list[Sequence] | None = None) -> None:
-        if sequences:
-            check_sequences_in(dataset, sequences)
+        data = load_dataset(dataset, segment="train", sequences=sequences, max_frames=max_frames)
         if any(s.segment != "train" for s in extra or []):
             raise UlvrError("extra training sequences must be training segments")
-        chosen = [*training_sequences(dataset, sequences, max_frames), *(extra or [])]
+        chosen = [*data.sequences, *(extra or [])]
         self.clips = [cached_clip_data(seq, p) for seq in chosen for p in params]
         self.classes = classes
         self.description = {"dataset": dataset, "segment": "train",
@@ -82,15 +75,6 @@ class ClipBank:
         return [p.contiguous() for p in parts]
 
 
-def check_sequences_in(dataset: str, sequences: list[str]) -> None:
-    """Refuse sequence names that `dataset` lacks (a single-dataset bank)."""
-    known = {s.name for s in training_sequences(dataset)}
-    unknown = sorted(set(sequences) - known)
-    if unknown:
-        raise UlvrError(f"dataset '{dataset}' has no training sequence {', '.join(unknown)}: "
-                        f"choose from {', '.join(sorted(known))}")
-
-
 class MixedBank:
     """The clips of a training mix: each batch comes from one source, drawn by its weight, at
     its crop (the run's crop times the source's `crop_scale`)."""
@@ -114,7 +98,10 @@ class MixedBank:
 
 
 def source_crop(source: TrainSource, crop: int) -> int:
-    """The crop a source is sampled at: the run's crop scaled, a multiple of 8."""
+    """The crop a source is sampled at: the run's crop, or scaled by the source's crop_scale
+    to a multiple of 8."""
+    if source.crop_scale == 1.0:
+        return crop
     return max(8, int(round(crop * source.crop_scale / 8)) * 8)
 
 
@@ -122,23 +109,35 @@ def build_bank(mix: str, point_set: str, classes: int, crop: int,
                sequences: list[str] | None = None, max_frames: int | None = None,
                extra: list[Sequence] | None = None) -> ClipBank | MixedBank:
     """The training clips of a mix at a point set's points; pseudo-videos (`extra`) join the
-    first source. Crops larger than a source's frames are refused before any clip is built."""
-    check_sequences(mix, sequences)
-    chosen = []                 # (source, its sequences among `sequences`; None: all)
-    for src in mix_sources(mix):
-        seqs = training_sequences(src.dataset, sequences)
+    mix's first source. Unknown sequence names, a source left without a sequence and crops
+    larger than a source's frames are refused before any clip is built."""
+    sources = mix_sources(mix)
+    available = {src.dataset: load_dataset(src.dataset, segment="train").sequences
+                 for src in sources}
+    known = {s.name for seqs in available.values() for s in seqs}
+    unknown = sorted(set(sequences or ()) - known)
+    if unknown:
+        raise UlvrError(f"training mix '{mix}' has no sequence {', '.join(unknown)}: choose "
+                        f"from {', '.join(sorted(known))}")
+    names = []
+    for i, src in enumerate(sources):
+        seqs = [s for s in available[src.dataset] if not sequences or s.name in sequences]
         if not seqs:
-            continue
+            raise UlvrError(f"training mix '{mix}' draws from {src.dataset}, which has none of "
+                            f"{', '.join(sequences or ())}: add one of "
+                            f"{', '.join(s.name for s in available[src.dataset])}, or use "
+                            "another --mix")
         size = source_crop(src, crop)
-        small = [s for s in seqs if min(s.width, s.height) < size]
+        small = [s for s in [*seqs, *(extra or [] if i == 0 else [])]
+                 if min(s.width, s.height) < size]
         if small:
             raise UlvrError(f"crop {size} (--crop {crop} x {src.crop_scale:g} in mix '{mix}') "
-                            f"is larger than {small[0].name} of {src.dataset} "
+                            f"is larger than {small[0].name} of {small[0].dataset} "
                             f"({small[0].width}x{small[0].height}): use a smaller --crop")
-        chosen.append((src, [s.name for s in seqs] if sequences else None))
-    parts = [(src, ClipBank(source_points(point_set, src.dataset), classes, src.dataset, names,
+        names.append([s.name for s in seqs] if sequences else None)
+    parts = [(src, ClipBank(source_points(point_set, src.dataset), classes, src.dataset, chosen,
                             max_frames, extra if i == 0 else None))
-             for i, (src, names) in enumerate(chosen)]
+             for i, (src, chosen) in enumerate(zip(sources, names, strict=True))]
     if len(parts) == 1 and parts[0][0].crop_scale == 1.0:
         return parts[0][1]
     return MixedBank(mix, parts)

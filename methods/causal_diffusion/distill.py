@@ -33,7 +33,7 @@ from methods.causal_diffusion.data import Batch, ClipBank, MixedBank, build_bank
 from methods.causal_diffusion.diffusion import add_noise, ddim_sample, full_context
 from methods.causal_diffusion.model import component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
-from methods.causal_diffusion.runstate import RunState
+from methods.causal_diffusion.runstate import RunState, run_identity
 from methods.causal_diffusion.sender import SenderParams
 from methods.causal_diffusion.stream import StreamingDecoder
 from methods.causal_diffusion.train import trainable_parameters
@@ -72,8 +72,7 @@ class DistillSettings:
     noise: str = "frame"            # a noise field per frame, or one per clip ("sequence", as
     #                                 the student decodes)
     recurrent: bool = False         # stale blocks start from the last fresh block's output
-    mix: str = "embedded"           # the training mix (mixes.MIXES); embedded: the teacher's
-    #                                 own rate points
+    mix: str = ""                   # the training mix (mixes.MIXES); empty: the teacher's
 
 
 OBJECTIVES = ("self-forcing", "ode")
@@ -117,9 +116,10 @@ def freeze_all_but_temporal(model, which: str = "temporal") -> dict[str, int]:
 
 
 def distill_bank(settings: DistillSettings, meta: dict, classes: int) -> ClipBank | MixedBank:
-    """The student's clips: the teacher's rate points on the embedded clips, or a mix at the
-    teacher's point set."""
+    """The student's clips: the mix the teacher was trained on unless another is asked for
+    (written back into the settings); on the embedded mix the teacher's own rate points."""
     extra = pseudo_sequences(settings.pseudo_videos)
+    settings.mix = settings.mix or meta["train"].get("mix", "embedded")
     if settings.mix == "embedded" and meta["train"].get("rate_points"):
         params = [SenderParams(**p) for p in meta["train"]["rate_points"]]
         return ClipBank(params, classes, sequences=settings.sequences,
@@ -149,7 +149,8 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
         raise UlvrError(f"unknown objective '{settings.objective}': use one of "
                         f"{', '.join(OBJECTIVES)}")
     step_loss = ode_step if settings.objective == "ode" else SelfForcing(teacher, settings, device)
-    run, step, seconds, losses = RunState(out), 0, 0.0, []
+    run = RunState(out, run_identity(settings, settings.teacher))
+    step, seconds, losses = 0, 0.0, []
     if resume:
         state = run.load(device, rng)
         student.load_state_dict(state["student"])
@@ -180,7 +181,7 @@ def distill(settings: DistillSettings, out: str | Path, device: str = "cpu",
                       "losses": torch.tensor(losses)}, rng)
     bar.close()
     seconds += time.perf_counter() - start
-    figures = {"steps": settings.steps, "distill_seconds": round(seconds, 1),
+    figures = {"steps": step, "distill_seconds": round(seconds, 1),
                "loss_first20": float(np.mean(losses[:20])),
                "loss_last20": float(np.mean(losses[-20:])), **counts,
                "parameters": component_parameters(student), "device": device,

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from benchmark.core.errors import UlvrError
-from benchmark.data.manifest import Sequence, load_dataset
 from methods.causal_diffusion.adapter import DEFAULT_POINTS, SEMANTIC_POINTS
 from methods.causal_diffusion.sender import SenderParams
 
@@ -70,29 +69,3 @@ def source_points(point_set: str, dataset: str) -> list[SenderParams]:
     if dataset not in POINT_SETS[point_set]:
         raise UlvrError(f"point set '{point_set}' has no points for dataset '{dataset}'")
     return [SenderParams.from_label(label) for label in POINT_SETS[point_set][dataset]]
-
-
-def training_sequences(dataset: str, sequences: list[str] | None = None,
-                       max_frames: int | None = None) -> list[Sequence]:
-    """The `train` segments of `dataset` (those of `sequences` it has; all when None): the only
-    frames a receiver is trained on."""
-    names = None
-    if sequences:
-        known = {s.name for s in load_dataset(dataset, segment="train").sequences}
-        names = [n for n in sequences if n in known]
-        if not names:
-            return []
-    data = load_dataset(dataset, segment="train", sequences=names, max_frames=max_frames)
-    return list(data.sequences)
-
-
-def check_sequences(mix: str, sequences: list[str] | None) -> None:
-    """Refuse sequence names that no dataset of the mix has (before any work)."""
-    if not sequences:
-        return
-    known = {s.name for src in mix_sources(mix)
-             for s in load_dataset(src.dataset, segment="train").sequences}
-    unknown = sorted(set(sequences) - known)
-    if unknown:
-        raise UlvrError(f"training mix '{mix}' has no sequence {', '.join(unknown)}: choose "
-                        f"from {', '.join(sorted(known))}")

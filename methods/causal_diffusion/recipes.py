@@ -2,8 +2,9 @@
 order by `ulvr cdm recipe NAME`, so that a run stopped anywhere continues with the same command.
 
 A stage whose checkpoint already holds its steps is skipped; a stage with a saved state
-(`<out>.state.pt`, written every 5 minutes) is resumed; `--dry-run` prints the commands, which
-are the exact commands of the checkpoints' README.
+(`<out>.state.pt`, written every 5 minutes) is resumed (a state written with other settings, or
+from a teacher that has changed, is refused: runstate.py); `--dry-run` prints each stage's
+exact `ulvr cdm` command.
 
 `native` (issue 36): the four receivers fine-tuned on the `native` mix (half the batches from
 the embedded clips, half from the native clips' training frames at twice the crop), each from

@@ -25,7 +25,7 @@ from methods.causal_diffusion.diffusion import add_noise, full_context
 from methods.causal_diffusion.mixes import mix_sources, source_points
 from methods.causal_diffusion.model import CONFIGS, VideoDenoiser, component_parameters
 from methods.causal_diffusion.pseudo import pseudo_sequences
-from methods.causal_diffusion.runstate import RunState
+from methods.causal_diffusion.runstate import RunState, run_identity
 from methods.causal_diffusion.sender import SenderParams
 
 STAGES = ("spatial", "teacher")
@@ -56,12 +56,6 @@ class TrainSettings:
     pseudo_videos: int = 0             # pseudo-videos from package stills (methods/.../pseudo.py)
     trainable: str = ""                # "all" or "temporal"; empty: the stage's (TRAINABLE)
     mix: str = "embedded"              # which datasets' training segments (mixes.MIXES)
-
-
-def train_points(name: str = "default") -> list[SenderParams]:
-    """The embedded rate points a checkpoint trains on: the proposed method's defaults, or the
-    semantic-only baseline's (no texture stream); mixes.POINT_SETS holds every dataset's."""
-    return source_points(name, "embedded")
 
 
 TEMPORAL_FIELDS = ("temporal_heads", "temporal_ratio", "temporal_levels")
@@ -109,7 +103,7 @@ def train(settings: TrainSettings, out: str | Path, device: str = "cpu", resume:
     trained = trainable_parameters(model, settings.trainable)
     ema = copy.deepcopy(model).eval().requires_grad_(False)
     opt = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
-    run = RunState(out)
+    run = RunState(out, run_identity(settings))
     step, seconds, losses = 0, 0.0, []
     if resume:
         state = run.load(device, rng)
