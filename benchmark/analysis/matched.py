@@ -84,10 +84,10 @@ def per_sequence(frame: pd.DataFrame, metrics: list[str], targets: tuple[float, 
                          "value", "frames"])
 
 
-def _weighted(values: pd.Series, frames: pd.Series, expected: int) -> tuple[float, int]:
+def _weighted(values: np.ndarray, frames: np.ndarray, expected: int) -> tuple[float, int]:
     """(frame-weighted mean, sequences covered): NaN unless all `expected` have a value."""
-    covered = int(values.notna().sum())
-    weights = frames.astype(float)
+    values, weights = np.asarray(values, float), np.asarray(frames, float)
+    covered = int((~np.isnan(values)).sum())
     value = float((values * weights).sum() / weights.sum()) if covered == expected else np.nan
     return value, covered
 
@@ -99,7 +99,8 @@ def dataset_level(seq_values: pd.DataFrame, sequences: dict[str, int]) -> pd.Dat
     rows = []
     for (dataset, entry, metric, target), part in seq_values.groupby(
             ["dataset", "entry", "metric", "target_bpp"]):
-        value, covered = _weighted(part["value"], part["frames"], sequences[dataset])
+        value, covered = _weighted(part["value"].to_numpy(float),
+                                   part["frames"].to_numpy(float), sequences[dataset])
         rows.append({"dataset": dataset, "entry": entry, "metric": metric,
                      "target_bpp": target, "value": value, "covered": covered,
                      "sequences": sequences[dataset]})
@@ -187,9 +188,9 @@ def at_proposed(frame: pd.DataFrame, rd: pd.DataFrame, proposed: str, seq_metric
                     for rp, g in own.groupby("rate_point")}
         for (rp, entry, metric), g in seq_long.groupby(["proposed_rate_point", "entry",
                                                         "metric"]):
-            value, covered = _weighted(g["value"], g["frames"], n)
-            low, high = bootstrap_ci(g["value"].to_numpy(float), g["frames"].to_numpy(float)) \
-                if covered == n else (np.nan, np.nan)
+            values, frames = g["value"].to_numpy(float), g["frames"].to_numpy(float)
+            value, covered = _weighted(values, frames, n)
+            low, high = bootstrap_ci(values, frames) if covered == n else (np.nan, np.nan)
             rows.append({"dataset": dataset, "sequence": "mean", "proposed_rate_point": rp,
                          "bpp": mean_bpp[rp], "entry": entry, "metric": metric,
                          "value": value, "covered": covered, "sequences": n,
