@@ -5,9 +5,8 @@ import os
 
 import pytest
 
-from benchmark.cli import build_parser
 from benchmark.core.errors import UlvrError
-from methods.causal_diffusion import recipes
+from methods.causal_diffusion import cli, recipes
 from methods.causal_diffusion.checkpoint import read_metadata
 
 
@@ -15,7 +14,7 @@ from methods.causal_diffusion.checkpoint import read_metadata
 def test_every_stage_is_a_command_the_parser_accepts(name, tmp_path):
     recipe = recipes.RECIPES[name]
     for stage in recipe.stages:
-        args = build_parser().parse_args(
+        args = cli.cdm_parser().parse_args(
             ["cdm", *recipes.stage_command(stage, tmp_path, recipe.steps, threads=2)])
         assert args.steps == recipe.steps and args.out.endswith(stage.out)
         assert args.mix == "native" and args.crop == 96
@@ -35,19 +34,19 @@ def test_a_recipe_run_again_skips_finished_stages_and_resumes_stopped_ones(
         tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(recipes.RECIPES, "tiny", _tiny(2))
     out = tmp_path / "tiny.safetensors"
-    assert recipes.run_recipe("tiny", tmp_path, threads=1) == 0
+    assert recipes.run_recipe("tiny", tmp_path, cli.run_cdm, threads=1) == 0
     assert "tiny: new:" in capsys.readouterr().out
     assert read_metadata(out)["figures"]["steps"] == 2
     before = out.stat().st_mtime_ns
-    assert recipes.run_recipe("tiny", tmp_path) == 0
+    assert recipes.run_recipe("tiny", tmp_path, cli.run_cdm) == 0
     assert "tiny: done:" in capsys.readouterr().out and out.stat().st_mtime_ns == before
     # a longer budget continues from the saved state (step 2), not from scratch
-    assert recipes.run_recipe("tiny", tmp_path, steps=3, threads=1) == 0
+    assert recipes.run_recipe("tiny", tmp_path, cli.run_cdm, steps=3, threads=1) == 0
     assert "tiny: partial:" in capsys.readouterr().out
     assert read_metadata(out)["figures"]["steps"] == 3
     # --dry-run prints and runs nothing
     os.remove(out)
-    assert recipes.run_recipe("tiny", tmp_path, steps=4, dry_run=True) == 0
+    assert recipes.run_recipe("tiny", tmp_path, cli.run_cdm, steps=4, dry_run=True) == 0
     assert "--out" in capsys.readouterr().out and not out.exists()
 
 

@@ -195,7 +195,21 @@ def cmd_recipe(args: argparse.Namespace) -> int:
     from methods.causal_diffusion.recipes import run_recipe
 
     folder = Path(args.dir or f"results/training/{args.name}")
-    return run_recipe(args.name, folder, args.steps, args.threads, args.dry_run)
+    return run_recipe(args.name, folder, run_cdm, args.steps, args.threads, args.dry_run)
+
+
+def cdm_parser() -> argparse.ArgumentParser:
+    """A parser of the `cdm` command group alone: how a recipe's stage becomes the same call
+    that `ulvr cdm ...` makes."""
+    parser = argparse.ArgumentParser(prog="ulvr")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    return parser
+
+
+def run_cdm(argv: list[str]) -> int:
+    """Run `ulvr cdm ARGV` in this process."""
+    args = cdm_parser().parse_args(["cdm", *argv])
+    return args.func(args)
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:

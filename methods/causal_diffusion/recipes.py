@@ -16,6 +16,7 @@ Adapter only (the paper's temporal-only distillation), as the shipped student wa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,11 +102,11 @@ def stage_status(stage: Stage, folder: Path, steps: int) -> str:
     return "partial" if Path(str(out) + ".state.pt").exists() else "new"
 
 
-def run_recipe(name: str, folder: Path, steps: int | None = None, threads: int | None = None,
+def run_recipe(name: str, folder: Path, run: Callable[[list[str]], int],
+               steps: int | None = None, threads: int | None = None,
                dry_run: bool = False) -> int:
-    """Run (or print) a recipe's stages in order: done ones skipped, partial ones resumed."""
-    from benchmark.cli import build_parser
-
+    """Run (or print) a recipe's stages in order, each through `run` (`ulvr cdm ARGS`, the
+    command group's own parser: cli.run_cdm): done ones skipped, partial ones resumed."""
     recipe = get_recipe(name)
     steps = steps or recipe.steps
     folder = Path(folder).resolve()
@@ -115,9 +116,7 @@ def run_recipe(name: str, folder: Path, steps: int | None = None, threads: int |
         print(f"[{name}] {stage.name}: {status}: ulvr cdm {' '.join(args)}", flush=True)
         if dry_run or status == "done":
             continue
-        parsed = build_parser().parse_args(["cdm", *args, *(["--resume"] if status == "partial"
-                                                            else [])])
-        code = parsed.func(parsed)
+        code = run([*args, *(["--resume"] if status == "partial" else [])])
         if code:
             return code
     return 0
