@@ -50,7 +50,7 @@ RECIPES: dict[str, Recipe] = {
     "native": Recipe(
         "the receivers fine-tuned for native resolution (issue 36), each on the same data, "
         "crops, images per step and steps; the student distilled from the new teacher",
-        steps=1200,
+        steps=600,
         stages=(
             Stage("frame-diffusion", "native-frame.safetensors", (
                 "train", "--stage", "spatial", "--init", f"{SHIPPED}/small-frame.safetensors",
