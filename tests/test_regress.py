@@ -167,7 +167,10 @@ def test_an_interrupted_regress_says_interrupted_never_fail(tmp_path):
          str(repo / "results" / "reference" / "embedded"), "--method", "semantic-only",
          "--sequences", "carphone", "--output", str(out), "--quiet"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True)
+        start_new_session=True,
+        # Ctrl-C as in a terminal: a suite started in the background (`make test &`) has SIGINT
+        # ignored, which children inherit and Python honours, so the run would not stop
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = proc.stdout.readline()   # the plan, printed before the first job starts
     assert line.startswith("candidate: semantic-only"), line + proc.stderr.read()
     time.sleep(8)   # its first job running (a semantic-only job takes about a minute)
