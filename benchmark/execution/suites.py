@@ -77,9 +77,9 @@ SUITES: dict[str, Suite] = {
          "x265": _DEMO_HEVC, "vvenc": _DEMO_VVC, "svtav1": _DEMO_AV1, "lowres-bicubic": ALL}),
     "native": Suite(
         "embedded-native (1280x720, 640x272): the proposed decoder and lowres-bicubic at the "
-        "native sender points, x265, vvenc, svtav1 at their ultra-low points and one standard "
-        "quantiser, the teacher, generative and semantic baselines at one; no neural codec "
-        "(mbt2018-mean-local was trained for small frames and is not run at 720p here)",
+        "native sender points, x265, vvenc, svtav1 at their ultra-low points and the four "
+        "standard quantisers, the teacher, generative and semantic baselines at one; no neural "
+        "codec (mbt2018-mean-local was trained for small frames and is not run at 720p here)",
         # longest jobs first (8 network evaluations a frame at 1280x720, about half an hour
         # each on one core), so that the short codec jobs fill the last minutes on both cores
         {"cdm-teacher": ("d16-q51-t32-s32-k4-l8",), "frame-diffusion": ("d16-q51-t32-s32-k4-l8",),
