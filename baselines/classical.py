@@ -368,11 +368,11 @@ class VVenC(FfmpegCodec):
     pix_fmt = "yuv420p10le"
     size_multiple = 8
     min_size = 16     # libvvenc fails on a lone 16x8 picture (a d16-t32 point of QCIF)
-    # chosen by measurement (docs/codec-anchors.md): QPA off, as JVET's CTC; `medium` gives
-    # -20.2% BD-rate PSNR-YUV against x265 at 1.2 s a 720p frame, `slow` -23.5% at 3.3 s,
-    # `faster` -7.9% at 0.11 s. The old default (`faster`, QPA on: +2.3%) stays reachable:
-    # --option vvenc.preset=faster --option vvenc.qpa=true
-    default_preset = "medium"
+    # chosen by measurement (docs/codec-anchors.md): QPA off, as JVET's CTC; `slow` is the
+    # fastest preset ahead of x265 by over 10% BD-rate PSNR-YUV on every native clip (-11.9% and
+    # -35.1% at 3.3 s a 720p frame; `medium` -8.9% and -31.5% at 1.2 s). The old defaults stay
+    # reachable: --option vvenc.preset=medium, or faster with --option vvenc.qpa=true
+    default_preset = "slow"
     default_points = [(37, 1), (42, 1), (47, 2), (51, 4), (57, 8), *temporal_points(63)]
     qp_range = (0, 63)
     version_pattern = r"libvvenc version: (\S+)"

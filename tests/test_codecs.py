@@ -105,14 +105,14 @@ def test_hold_is_causal_and_refuses_missing_pictures():
 
 
 def test_vvenc_defaults_to_the_ctc_configuration_and_keeps_the_old_one_reachable():
-    """VVenC runs as PSNR comparisons configure it (QPA off, preset medium), every record's
+    """VVenC runs as PSNR comparisons configure it (QPA off, preset slow), every record's
     configuration says so, and the old default (faster, QPA on) is two options away."""
     from benchmark.protocol import create_method
 
     default = create_method("vvenc")
     old = create_method("vvenc", qpa=True, preset="faster")
-    assert default.config()["qpa"] is False and default.config()["preset"] == "medium"
-    assert default.encoder_args(37, 25.0)[:6] == ["-preset", "medium", "-qp", "37", "-qpa", "0"]
+    assert default.config()["qpa"] is False and default.config()["preset"] == "slow"
+    assert default.encoder_args(37, 25.0)[:6] == ["-preset", "slow", "-qp", "37", "-qpa", "0"]
     assert old.encoder_args(37, 25.0)[:6] == ["-preset", "faster", "-qp", "37", "-qpa", "1"]
     assert old.config()["qpa"] is True and default.config_hash() != old.config_hash()
 

@@ -116,3 +116,21 @@ def test_suite_time_counts_a_resumed_run_without_its_pause():
                                "2026-01-02T00:00:00+0000")]
     summary = summarise(records)
     assert summary["wall_s"] == 1500 and summary["span_s"] == 86400 + 600
+
+
+@pytest.mark.parametrize("name", ["embedded", "embedded-native"])
+def test_committed_references_ran_the_codecs_default_configurations(name: str) -> None:
+    """Every classical codec record of a committed reference was made with that codec's current
+    default configuration (preset, QPA, structure): a changed default without a regenerated
+    reference would leave tables that no `ulvr run` reproduces."""
+    from benchmark.data.store import ResultStore
+    from benchmark.protocol import create_method
+
+    records = list(ResultStore(REFERENCE.parent / name).records())
+    codecs = {r["method"] for r in records if r["method"] in ("x265", "vvenc", "svtav1")}
+    assert codecs == {"x265", "vvenc", "svtav1"}
+    for codec in codecs:
+        want = create_method(codec).config()
+        stale = {r["rate_point"] for r in records
+                 if r["method"] == codec and r["method_config"] != want}
+        assert not stale, f"{name}: {codec} records not of its default {want}: {sorted(stale)}"
