@@ -422,3 +422,20 @@ def test_held_frames_reuse_their_features(name: str, frames: np.ndarray, distort
     np.testing.assert_allclose(distance(small_ref, small), [
         distance(small_ref[i:i + 1], small[i:i + 1])[0] for i in range(4)], rtol=1e-5,
         atol=1e-6)
+
+
+@pytest.mark.parametrize(("height", "width"), [(720, 1280), (1080, 1920)])
+def test_held_features_are_kept_at_hd(height: int, width: int) -> None:
+    """A held picture at 720p and 1080p reuses its features: one frame's DISTS (VGG16) features,
+    the largest the harness keeps, fit the bound (at 256 MiB every 720p frame went through the
+    network again). The sizes are VGG16's stages under DISTS's stride-2 L2 pooling."""
+    from benchmark.metrics import siamese
+
+    model = dists_metric.load_dists("cpu")
+    sizes, (h, w) = [], (height, width)
+    for _ in model.chns[1:]:
+        sizes.append(h * w)
+        h, w = (h + 1) // 2, (w + 1) // 2
+    feature_bytes = 4 * (3 * height * width + sum(
+        c * n for c, n in zip(model.chns[1:], sizes, strict=True)))
+    assert feature_bytes <= siamese.HELD_FEATURE_BYTES

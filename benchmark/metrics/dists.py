@@ -125,11 +125,12 @@ class DistsNet:
         betas = torch.split(self.model.beta / weight_sum, self.model.chns, dim=1)
         structure = texture = 0
         for f0, f1, alpha, beta in zip(ref, rec, alphas, betas, strict=True):
-            mean0, mean1 = f0.mean([2, 3], keepdim=True), f1.mean([2, 3], keepdim=True)
+            # one fused pass for each side's mean and (biased) variance: DISTS's two-pass
+            # ((f - mean) ** 2).mean() allocated a layer-sized temporary per side
+            var0, mean0 = torch.var_mean(f0, [2, 3], correction=0, keepdim=True)
+            var1, mean1 = torch.var_mean(f1, [2, 3], correction=0, keepdim=True)
             s1 = (2 * mean0 * mean1 + self.C1) / (mean0 ** 2 + mean1 ** 2 + self.C1)
             structure = structure + (alpha * s1).sum(1, keepdim=True)
-            var0 = ((f0 - mean0) ** 2).mean([2, 3], keepdim=True)
-            var1 = ((f1 - mean1) ** 2).mean([2, 3], keepdim=True)
             cov = (f0 * f1).mean([2, 3], keepdim=True) - mean0 * mean1
             s2 = (2 * cov + self.C2) / (var0 + var1 + self.C2)
             texture = texture + (beta * s2).sum(1, keepdim=True)

@@ -33,9 +33,10 @@ from benchmark.core.featcache import FeatureCache, feature_key
 # 64 float32 channels of a batch of this many pixels take 16 MiB (under core.alloc's 32 MiB)
 MAX_BATCH_PIXELS = 1 << 16
 STRIDE_4_BATCH_PIXELS = 1 << 20   # the same bound for a first stage at stride 4 (AlexNet)
-# the last frame's features are kept for a held frame in the next call up to this size (VGG's of
-# one 1080p frame take 1 GiB: not kept, so streaming memory stays flat)
-HELD_FEATURE_BYTES = 256 << 20
+# the last frame's features are kept for a held frame in the next call up to this size: one
+# frame's, so memory stays flat while streaming (VGG's of a 1280x720 frame take 0.43 GiB, of a
+# 1920x1080 one 0.97 GiB; at 256 MiB a 720p held picture went through the network every frame)
+HELD_FEATURE_BYTES = 1 << 30
 REUSE_HELD = True   # False: every frame through the network (perf.held_frames)
 
 Convert = Callable[[np.ndarray, torch.device], torch.Tensor]
