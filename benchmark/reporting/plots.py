@@ -56,22 +56,29 @@ def axis_label(metric: str) -> str:
         ("lower is better" if lower_is_better(metric) else "higher is better")
 
 
-def _draw(ax: plt.Axes, comp: Comparison, metric: str, x_axis: str) -> None:
+def _curves(comp: Comparison, metric: str, x_axis: str) -> list[tuple[str, pd.DataFrame,
+                                                                     pd.DataFrame]]:
+    """Per entry: its front sorted by rate, and its dominated points with a value (computed
+    once per figure, not once per view)."""
+    out = []
+    for method, grp in comp.rd.groupby("method"):
+        on = on_front(grp, metric, comp.options.front, x_axis, ("dataset", "method"))
+        out.append((method, grp[on].sort_values(x_axis), grp[~on & grp[metric].notna()]))
+    return out
+
+
+def _draw(ax: plt.Axes, comp: Comparison, curves: list, metric: str, x_axis: str) -> None:
     """Each entry's front as its curve, its dominated points as faint markers; the proposed
     entry's line thicker, and every rival's markers drawn over it (hollow), so a rival's
     single point at the proposed rate stays visible."""
-    rd = comp.rd
     any_off = False
-    for method, grp in rd.groupby("method"):
+    for method, curve, off in curves:
         style, top = method_style(method), method == comp.proposed
-        on = on_front(grp, metric, comp.options.front, x_axis, ("dataset", "method"))
-        curve = grp[on].sort_values(x_axis)
         ax.plot(curve[x_axis], curve[metric], label=method + (" (proposed)" if top else ""),
                 lw=2.6 if top else 1.2, ms=6 if top else 4, zorder=5 if top else 2, **style)
         if not top:   # the rival's markers again, above the proposed curve
             ax.plot(curve[x_axis], curve[metric], ls="none", marker=style["marker"], ms=5,
                     mfc="none", mec=style["color"], mew=1.2, zorder=12)
-        off = grp[~on & grp[metric].notna()]
         any_off |= len(off) > 0
         ax.plot(off[x_axis], off[metric], ls="none", alpha=0.3, color=style["color"],
                 marker=style["marker"], ms=4, zorder=1)
@@ -96,8 +103,9 @@ def plot_rd(comp: Comparison, metric: str, stem: Path, log_x: bool = True,
     fig, axes = plt.subplots(1, len(views), figsize=(10 if len(views) == 2 else 5.6, 4.2),
                              squeeze=False)
     axes = axes[0]
+    curves = _curves(comp, metric, x_axis)
     for ax, zoom in zip(axes, views, strict=True):
-        _draw(ax, comp, metric, x_axis)
+        _draw(ax, comp, curves, metric, x_axis)
         rates = comp.rd[x_axis][comp.rd[x_axis] > 0]
         lo, hi = (float(mine.min()) / 1.5, float(mine.max()) * 1.5) if zoom and len(mine) \
             else (float(rates.min()), float(rates.max())) if len(rates) else (1.0, 10.0)
