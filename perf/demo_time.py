@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from perf.machine import cpu_line
+from benchmark.core.machine import cpu_line
 
 BUDGET_S = 600.0
 REPO = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmark.cli import main as ulvr
-from perf.machine import cpu_line
+from benchmark.core.machine import cpu_line
 
 POINTS = ("x265=qp51-d4,vvenc=qp63-d8-t4,mbt2018-mean-local=local-q1-d4,"
           "lowres-bicubic=d8-q45-t32-s16-k4-l8,causal-diffusion=d8-q45-t32-s16-k4-l8")

@@ -34,7 +34,7 @@ import os
 import subprocess
 import sys
 
-from perf.machine import cpu_line
+from benchmark.core.machine import cpu_line
 
 WORKER = r"""
 import json, sys, tempfile, time

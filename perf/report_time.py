@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from perf.machine import cpu_line
+from benchmark.core.machine import cpu_line
 
 BUDGET_S = 5.0
 REPO = Path(__file__).resolve().parents[1]

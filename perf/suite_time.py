@@ -2,8 +2,9 @@
 time during which at least one job ran, from each record's `created` and `job_s`: a run that was
 interrupted and resumed counts its runs, not the pause between them; the span from the first
 start to the last end is printed beside it), the job time per method and per metric, and the
-verdict against a budget (the native suite's: 3 hours on 2 cores). The figures are the run's
-own; run the suite alone on the machine for them to mean anything.
+verdict against a budget (the native suite's: 3 hours on 2 cores), and the machines the records
+name. The figures are the run's own; run the suite alone on the machine for them to mean
+anything.
 
     python -m perf.suite_time --results results/reference/embedded-native \
         [--dataset embedded-native] [--budget 10800]
@@ -48,7 +49,8 @@ def summarise(records: list[dict]) -> dict:
         for name, seconds in r["timings"].items():
             if name.startswith("metric_") and name.endswith("_s"):
                 per_metric[name[len("metric_"):-2]] += seconds
-    return {"jobs": len(ok), "failed": len(records) - len(ok),
+    machines = Counter(r.get("machine") or "machine not recorded" for r in ok)
+    return {"jobs": len(ok), "failed": len(records) - len(ok), "machines": machines,
             "wall_s": busy_seconds(list(zip(starts, ends, strict=True))),
             "span_s": max(ends) - min(starts),
             "job_s": sum(per_method.values()), "per_method": per_method, "method_jobs": jobs,
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{s['jobs']} jobs ok, {s['failed']} failed: wall {s['wall_s'] / 60:.1f} min "
           f"({verdict} the {args.budget / 60:.0f}-min budget; first start to last end "
           f"{s['span_s'] / 60:.1f} min), job time {s['job_s'] / 60:.1f} min")
+    print("on " + "; ".join(f"{m} ({n} jobs)" for m, n in s["machines"].most_common()))
     print("| method | jobs | job time (min) | share |\n|---|---|---|---|")
     for method, seconds in s["per_method"].most_common():
         print(f"| {method} | {s['method_jobs'][method]} | {seconds / 60:.1f} | "

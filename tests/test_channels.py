@@ -229,3 +229,12 @@ def test_a_record_edited_after_writing_is_flagged_by_report_and_regress(short_cl
     assert "CHANGED AFTER WRITING" in tamper_notes(records)[0]
     result = compare(ResultStore(root), ResultStore(root), parse_tolerances([]))
     assert result["why"].str.contains("digest mismatch").sum() == 2   # both sides flagged
+
+
+def test_a_record_names_the_machine_its_timings_came_from(channels, short_clip, tmp_path):
+    """Timings read back from records (perf.suite_time) name their CPU: every record says it."""
+    from benchmark.core.machine import cpu_line
+
+    record = _run(short_clip, "x265", tmp_path / "store")
+    assert record["status"] == "ok" and record["machine"] == cpu_line()
+    assert "cores" in record["machine"]

@@ -114,8 +114,10 @@ def test_suite_time_counts_a_resumed_run_without_its_pause():
     records = [{"status": "ok", "method": "m", "created": created, "timings": {"job_s": 600.0}}
                for created in ("2026-01-01T00:00:00+0000", "2026-01-01T00:05:00+0000",
                                "2026-01-02T00:00:00+0000")]
+    records[0]["machine"] = "AMD EPYC (AVX-512), 2 cores"
     summary = summarise(records)
     assert summary["wall_s"] == 1500 and summary["span_s"] == 86400 + 600
+    assert summary["machines"] == {"AMD EPYC (AVX-512), 2 cores": 1, "machine not recorded": 2}
 
 
 @pytest.mark.parametrize("name", ["embedded", "embedded-native"])

@@ -22,6 +22,7 @@ import benchmark
 from benchmark.core.colour import COLOUR_PROTOCOL
 from benchmark.core.deadline import deadline
 from benchmark.core.identity import portable_text
+from benchmark.core.machine import cpu_line
 from benchmark.core.versions import versions
 from benchmark.data.manifest import Sequence
 from benchmark.data.store import (
@@ -204,7 +205,8 @@ def execute_job(job: Job, timeout: float | None = None,
               "bit_depth": seq.bit_depth, "group": seq.group, "method": job.method,
               "method_config": job.method_config, "rate_point": job.rate_point.to_dict(),
               "metric_names": list(job.metrics), "colour": COLOUR_PROTOCOL,
-              "fingerprint": job.fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+              "fingerprint": job.fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "machine": cpu_line()}
     record_path = job.record_path(layout)
     files: dict[str, bytes] = {}
     workdir = job_workdir()

@@ -1,4 +1,5 @@
-"""The machine a figure was measured on, in one line: CPU model, vector extensions, cores."""
+"""The machine a figure was measured on, in one line: CPU model, vector extensions, cores (each
+job record carries it, so a timing read back from records names its machine)."""
 
 from __future__ import annotations
 
