@@ -30,7 +30,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 import benchmark.core.torch_setup  # noqa: F401
 from benchmark.analysis.fronts import front_points
@@ -38,6 +37,7 @@ from benchmark.analysis.matched import interpolate_at
 from benchmark.analysis.rd import load_entries, rd_table, with_rate
 from benchmark.analysis.setmetrics import fvd_table
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import lower_is_better
 from benchmark.reporting.writers import to_markdown

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", default=",".join(CANDIDATES))
     parser.add_argument("--frames", type=int, default=32)
     args = parser.parse_args(argv)
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
     dataset = load_dataset("embedded-native", segment="val", max_frames=args.frames)
     rows = []

@@ -71,7 +71,7 @@ def main() -> None:
                                  **{k: float(np.mean([c[k] for c in per_clip]))
                                     for k in per_clip[0]},
                                  "max_clip_bpp": max(c["bpp_payload"] for c in per_clip)})
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
     table = pd.DataFrame(rows)
     table["pareto"] = pareto(rows)

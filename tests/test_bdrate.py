@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import bjontegaard as bd
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmark.analysis.bdrate import bd_pair, bd_table
+from benchmark.core.pandas_setup import pd
 
 RATE = np.array([100.0, 200.0, 400.0, 800.0])
 PSNR = np.array([30.0, 33.0, 35.5, 37.5])

@@ -8,11 +8,11 @@ import argparse
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.interpolate import PchipInterpolator
 
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from perf import cdm_acceptance as acc
 from tests.synthetic_store import record, write_store
 

@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from benchmark.cli import main
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.video_write import Y4MWriter, write_png_frames
 
 

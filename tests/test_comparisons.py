@@ -7,7 +7,6 @@ import json
 
 import bjontegaard as bd
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmark.analysis.bdrate import bd_table
@@ -15,6 +14,7 @@ from benchmark.analysis.comparisons import Options, compare
 from benchmark.analysis.fronts import front_mask
 from benchmark.analysis.matched import at_proposed, interpolate_at
 from benchmark.analysis.rd import rd_table
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.headline import headline
 from benchmark.reporting.report import write_report
 from tests.synthetic_store import record, write_store

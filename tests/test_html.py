@@ -10,12 +10,12 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from PIL import Image
 
 from benchmark.analysis.comparisons import Options
 from benchmark.cli import main
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.leaderboard import write_html
 from tests import browser
 from tests.browser import chromium, console_errors

@@ -6,12 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
 from benchmark.cli import main
 from benchmark.core.ffmpeg import ffmpeg_exe
+from benchmark.core.pandas_setup import pd
 from benchmark.data.manifest import load_dataset
 
 SIZE, FRAMES = "96x64", 6

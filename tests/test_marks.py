@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import Options
 from benchmark.analysis.marks import NO_OVERLAP, NOT_RUN, Cell, best_in, best_of
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.report import write_report
 from tests.synthetic_store import record, write_store
 

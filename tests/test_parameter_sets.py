@@ -63,8 +63,7 @@ def test_out_of_band_decodes_bit_exactly_and_counts_the_sets_apart(codec, carpho
 
 
 def test_report_rate_total_or_payload(tmp_path):
-    import pandas as pd
-
+    from benchmark.core.pandas_setup import pd
     from benchmark.reporting.report import write_report
     from tests.synthetic_store import record, write_store
 

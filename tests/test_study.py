@@ -151,8 +151,7 @@ def test_bradley_terry_matches_the_closed_form_and_drops_inattentive_observers(s
 def test_matched_groups_and_the_active_design():
     """Within a band each method contributes its record nearest the target; the active design
     puts the pair whose outcome is least certain (closest scores, fewest votes) first."""
-    import pandas as pd
-
+    from benchmark.core.pandas_setup import pd
     from benchmark.study.design import active_pairs, matched_groups, uncertainty
 
     rows = [("x264", "qp51", 0.0009), ("x264", "qp47", 0.0013), ("x265", "qp51", 0.0011),

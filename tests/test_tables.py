@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-import pandas as pd
-
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.writers import to_latex, to_markdown
 
 

@@ -7,7 +7,6 @@ import sys
 
 import bjontegaard as bd
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmark.analysis.bdrate import bd_table
@@ -17,6 +16,7 @@ from benchmark.analysis.matched import interpolate_at
 from benchmark.analysis.setmetrics import fvd_table
 from benchmark.cli import main
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.metrics.distances import kernel_distance
 from benchmark.metrics.table import METRIC_TABLE, lower_is_better, output_spec
 from benchmark.reporting.report import write_report

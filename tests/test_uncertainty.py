@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from benchmark.analysis.comparisons import Options
 from benchmark.analysis.uncertainty import bootstrap_ci, wins
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.report import write_report
 from tests.synthetic_store import record, write_store
 

@@ -22,12 +22,12 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from benchmark.analysis import pchip
 from benchmark.analysis.fronts import DEFAULT_FRONT, check_front, front_points
 from benchmark.analysis.uncertainty import bootstrap_ci
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.metrics.table import lower_is_better
 
 METHODS = ("pchip", "akima", "cubic")

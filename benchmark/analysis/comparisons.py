@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import pandas as pd
-
 from benchmark.analysis import matched
 from benchmark.analysis.bdrate import bd_cells, bd_table, summarise_cells
 from benchmark.analysis.entries import proposed_entry
 from benchmark.analysis.fronts import DEFAULT_FRONT, dominated_label
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK
 from benchmark.metrics.table import METRICS, table_outputs
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import pandas as pd
+from benchmark.core.pandas_setup import pd
 
 JOB_COLUMNS = ["dataset", "sequence", "entry", "rate_point"]
 MAX_VALUE_CHARS = 24

@@ -23,7 +23,7 @@ from benchmark.metrics.table import lower_is_better
 if TYPE_CHECKING:   # pandas loads with the first table, not on `ulvr run`'s path
     from collections.abc import Mapping
 
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
 FRONTS = ("pareto", "hull", "none")
 DEFAULT_FRONT = "pareto"
@@ -97,7 +97,7 @@ def on_front(frame: pd.DataFrame, metric: str, how: str = DEFAULT_FRONT,
              ) -> pd.Series:
     """Boolean Series over `frame`'s rows: the row is on its group's front for `metric`
     (groups: `by`; rows without the metric are not)."""
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
     mask = pd.Series(False, index=frame.index)
     if metric not in frame.columns or frame.empty:
@@ -126,7 +126,7 @@ def dominated_label(frame: pd.DataFrame, metrics: list[str], how: str = DEFAULT_
     """Per row of an RD table: the metrics for which the point is off its entry's front
     ("all" when off every front with a value, "" when on all of them)."""
     masks = {m: on_front(frame, m, how, rate_col, by) for m in metrics if m in frame.columns}
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
     values = {m: pd.to_numeric(frame[m], errors="coerce") for m in masks}
     out = []

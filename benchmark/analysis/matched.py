@@ -19,13 +19,13 @@ import numpy as np
 from benchmark.analysis.uncertainty import bootstrap_ci
 
 if TYPE_CHECKING:   # pandas and scipy load with the first table, not on `ulvr run`'s path
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
 DEFAULT_TARGETS = (0.0003, 0.001, 0.003, 0.01)
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
     return pd.DataFrame(rows, columns=columns)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import (
     SET_OUTPUTS,
 )
 from benchmark.analysis.entries import Entries, resolve
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import METRICS, lower_is_better, table_outputs
 
@@ -65,7 +64,7 @@ def load_entries(store: ResultStore, force: bool = False) -> tuple[Entries, list
     """The store's records resolved into entries (newest record per job), refusing to mix
     harness versions unless forced."""
     records = list(store.records())
-    frame = store.dataframe()
+    frame = store.dataframe(records=records)
     versions = sorted(set(frame["ulvr_version"].dropna()))
     if len(versions) > 1 and not force:
         raise UlvrError(f"'{store.root}' mixes results of harness versions {', '.join(versions)}:"

@@ -17,11 +17,10 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.analysis.entries import resolve
 from benchmark.analysis.setmetrics import fvd_table
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import METRIC_TABLE, lower_is_better
 
@@ -61,7 +60,7 @@ def _one_config(store: ResultStore, who: str) -> tuple[pd.DataFrame, list[dict]]
     """A store's successful jobs (newest record each), refusing two configurations of one
     method with one line that names both."""
     records = list(store.records())
-    entries = resolve(store.dataframe(), records).frame
+    entries = resolve(store.dataframe(records=records), records).frame
     for method, part in entries.groupby("method"):
         labels = sorted(set(part["entry"]))
         if len(labels) > 1:

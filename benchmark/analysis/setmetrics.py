@@ -11,9 +11,9 @@ import json
 from collections import defaultdict
 
 import numpy as np
-import pandas as pd
 
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK
 from benchmark.metrics.distances import frechet_distance, kernel_distance
 

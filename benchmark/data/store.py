@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:   # pandas loads with the first table, not on `ulvr run`'s path
-    import pandas as pd
+    from benchmark.core.pandas_setup import pd
 
 from benchmark.core.errors import UlvrError
 
@@ -179,9 +179,11 @@ class ResultStore:
                 print(f"ulvr: warning: {note()}", file=sys.stderr)
                 self._warned.update(paths)
 
-    def dataframe(self, include_failed: bool = True) -> pd.DataFrame:
-        """One row per record: identity columns, rate, timings and every metric value."""
-        rows = [flatten(r) for r in self.records()]
+    def dataframe(self, include_failed: bool = True,
+                  records: list[dict] | None = None) -> pd.DataFrame:
+        """One row per record: identity columns, rate, timings and every metric value.
+        `records`: the list a caller already read with records(), so the files are read once."""
+        rows = [flatten(r) for r in (self.records() if records is None else records)]
         if not rows:
             if self.unreadable:
                 raise UlvrError(f"no readable result records under '{self.root}': "
@@ -189,13 +191,9 @@ class ResultStore:
             raise UlvrError(f"no result records under '{self.root}': run 'ulvr run' first "
                             "or point to the folder that holds them")
         self.warn_unreadable()
-        import pandas as pd
+        from benchmark.core.pandas_setup import pd
 
-        frame = pd.DataFrame(rows)
-        # text as Python objects: pandas 3's Arrow-backed strings cost microseconds an element,
-        # and a report reads these columns element by element (halved its time)
-        text = [c for c in frame.columns if pd.api.types.is_string_dtype(frame[c])]
-        frame = frame.astype(dict.fromkeys(text, object))
+        frame = pd.DataFrame(rows)   # text as Python objects (pandas_setup)
         if not include_failed:
             frame = frame[frame["status"] == STATUS_OK]
         return frame.reset_index(drop=True)

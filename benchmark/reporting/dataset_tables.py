@@ -7,8 +7,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import (
     REFERENCE_CODEC,
     STRONGEST,
@@ -23,6 +21,7 @@ from benchmark.analysis.rd import (
     rd_table,
 )
 from benchmark.analysis.uncertainty import MIN_FVD_CLIPS, MIN_SEQUENCES, RESAMPLES, ci_text
+from benchmark.core.pandas_setup import pd
 from benchmark.metrics.table import lower_is_better
 from benchmark.reporting.latex import write_paper_tables
 from benchmark.reporting.notes import _notes, provenance_note

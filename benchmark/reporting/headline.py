@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import REFERENCE_CODEC, Comparison
 from benchmark.analysis.marks import NOT_RUN, OK, Cell
 from benchmark.analysis.uncertainty import MIN_FVD_CLIPS, MIN_SEQUENCES, wins
+from benchmark.core.pandas_setup import pd
 from benchmark.metrics.table import lower_is_better
 
 HEADLINE_METRICS = ("lpips-alex", "dists", "psnr-yuv", "fvd", "tlp")

@@ -17,10 +17,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import STRONGEST, Comparison
 from benchmark.analysis.marks import NOT_RUN, Cell, best_in
+from benchmark.core.pandas_setup import pd
 from benchmark.metrics.table import lower_is_better
 
 # metric groups: one float each (only the metrics a run has appear)

@@ -3,10 +3,9 @@ under, and the provenance of the records."""
 
 from __future__ import annotations
 
-import pandas as pd
-
 from benchmark.analysis.entries import Entries
 from benchmark.analysis.rd import protocol_key
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK
 
 

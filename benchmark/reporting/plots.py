@@ -10,7 +10,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib import ticker  # noqa: E402
 
 from benchmark.analysis.comparisons import (  # noqa: E402
@@ -18,6 +17,7 @@ from benchmark.analysis.comparisons import (  # noqa: E402
     Comparison,
 )
 from benchmark.analysis.fronts import on_front  # noqa: E402
+from benchmark.core.pandas_setup import pd  # noqa: E402
 from benchmark.metrics.table import lower_is_better, output_spec  # noqa: E402
 
 MARKERS = "osD^v<>pP*Xh"

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import (
     Options,
     compare,
@@ -32,6 +30,7 @@ from benchmark.analysis.rd import (
 )
 from benchmark.analysis.setmetrics import DEFAULT_MIN_CLIPS, fvd_table
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import ResultStore
 from benchmark.reporting.dataset_tables import write_dataset
 from benchmark.reporting.figure_pool import FigurePool

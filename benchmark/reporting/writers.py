@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pandas as pd
+from benchmark.core.pandas_setup import pd
 
 
 def _fmt(value: object, digits: int = 4) -> str:

@@ -8,8 +8,7 @@ import itertools
 import math
 from dataclasses import asdict, dataclass
 
-import pandas as pd
-
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK
 
 BAND_FACTOR = 2 ** 0.5   # a condition belongs to band t when its bpp is within t/f .. t*f

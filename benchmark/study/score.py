@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from benchmark.core.errors import UlvrError
+from benchmark.core.pandas_setup import pd
 from benchmark.reporting.writers import to_markdown
 from benchmark.study.server import Study, read_votes
 

@@ -17,13 +17,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 from benchmark.analysis.comparisons import SET_OUTPUTS, Comparison, Options, compare
 from benchmark.analysis.entries import proposed_entry
 from benchmark.analysis.fronts import FOOTER, on_front
 from benchmark.analysis.rd import RATES, best_direction, load_entries, rd_table, with_rate
 from benchmark.analysis.setmetrics import DEFAULT_MIN_CLIPS, fvd_table
+from benchmark.core.pandas_setup import pd
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.metrics.table import lower_is_better, output_spec
 from benchmark.reporting.dataset_tables import (
