@@ -141,12 +141,27 @@ def compare(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
             options: Options) -> Comparison:
     """All comparisons of one dataset: `frame` its per-sequence records (one rate accounting),
     `rd` its RD table (`report.rd_table`)."""
+    return complete(frame, start(frame, rd, dataset, rate, options))
+
+
+def start(frame: pd.DataFrame, rd: pd.DataFrame, dataset: str, rate: str,
+          options: Options) -> Comparison:
+    """A comparison's RD rows, outputs and proposed entry: all an RD figure needs, so a report
+    can start drawing while `complete` computes the BD and matched tables."""
     present = present_outputs(rd)
     rd = rd.assign(**{"off front": dominated_label(rd, present, options.front,
                                                    options.x_axis)}) if len(rd) else rd
     ok = frame[frame["status"] == STATUS_OK]
     proposed, why = proposed_entry(ok, options.proposed) if len(ok) else (None, "no results")
-    result = Comparison(dataset, rate, options, rd, present, proposed, why)
+    return Comparison(dataset, rate, options, rd, present, proposed, why)
+
+
+def complete(frame: pd.DataFrame, result: Comparison) -> Comparison:
+    """`result` (from `start`) with its BD tables, fixed targets and proposed-rate rows."""
+    rd, present, options, dataset = result.rd, result.present, result.options, result.dataset
+    ok = frame[frame["status"] == STATUS_OK]
+    proposed = result.proposed
+
     def against(anchor: str, metrics: list[str] = present) -> None:
         try:
             table, cells, missing = bd_against(frame, rd, anchor, metrics, options)

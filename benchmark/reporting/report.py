@@ -19,7 +19,8 @@ from pathlib import Path
 
 from benchmark.analysis.comparisons import (
     Options,
-    compare,
+    complete,
+    start,
 )
 from benchmark.analysis.entries import Entries
 from benchmark.analysis.rd import (
@@ -109,10 +110,11 @@ class RateReport:
             for dataset, part in table.groupby("dataset"):
                 dataset_frame = frame[frame["dataset"] == dataset]
                 dataset_records = [r for r in self.records if r.get("dataset") == dataset]
-                comp = compare(dataset_frame, part, dataset, rate, self.options)
+                comp = start(dataset_frame, part, dataset, rate, self.options)
                 outputs, formats = plotted(self.plots, comp.present, rate == self.first_rate)
                 written += pool.submit(comp, outputs, [self.out_dir / f"rd_{dataset}_{m}{suffix}"
                                                        for m in outputs], self.log_x, formats)
+                comp = complete(dataset_frame, comp)   # BD and matched tables, meanwhile
                 written += write_dataset(comp, dataset_frame, dataset_records, self.entries,
                                           self.out_dir, suffix)
                 headlines.append(headline_data(comp))
