@@ -4,6 +4,8 @@ proposed method's own rates, the headline, and a report that never crashes on a 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import bjontegaard as bd
 import numpy as np
@@ -259,3 +261,17 @@ def test_one_column_never_pools_two_protocols_of_a_metric(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "which one column must not pool" in err
     assert main(["report", str(store.root), "--output", str(tmp_path / "r"), "--force"]) == 0
+
+
+def test_the_analysis_keeps_text_columns_as_python_objects():
+    """pandas 3 would infer Arrow-backed `str` columns, read element by element a third of a
+    report's CPU: benchmark.core.pandas_setup turns that off for every frame, not only the
+    store's."""
+    frame = pd.DataFrame({"method": ["x265", "vvenc"]})
+    assert frame["method"].dtype == object
+    assert pd.get_option("future.infer_string") is False
+    root = Path(__file__).resolve().parents[1] / "benchmark"
+    direct = [str(p.relative_to(root)) for p in root.rglob("*.py")
+              if p.name != "pandas_setup.py" and re.search(r"^\s*(import pandas|from pandas)",
+                                                          p.read_text(), re.M)]
+    assert not direct, f"import pd from benchmark.core.pandas_setup instead: {direct}"
