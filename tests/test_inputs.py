@@ -3,6 +3,7 @@ the manifest schema's one-line errors for every wrong key, before any job runs."
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def test_the_manifest_keys_are_documented():
         for name, key in keys.items():
             assert f"| {where} | `{name}` | {'yes' if key.required else 'no'} | " \
                 f"{key.meaning} |" in doc, name
+
+
+def test_a_checkpoint_the_sandbox_would_hide_is_refused_before_any_job(tmp_path, capsys):
+    """A checkpoint beside the source video (or in results/, a cache) is hidden from the
+    sandboxed workers: one line naming it and the way out, not 'does not exist' from each."""
+    from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR
+
+    clip = make_video(tmp_path / "walk.y4m")
+    checkpoint = tmp_path / "mine.safetensors"
+    shutil.copy(CHECKPOINT_DIR / "small-causal.safetensors", checkpoint)
+    out = tmp_path / "res"
+    err = one_line_error(capsys, ["run", "--input", str(clip), "--methods", "causal-diffusion",
+                                  "--option", f"causal-diffusion.checkpoint={checkpoint}",
+                                  "--out", str(out)])
+    assert "mine.safetensors" in err and "sandbox hides" in err and "--isolation none" in err
+    assert not (out / "records").exists()

@@ -323,6 +323,23 @@ def private_paths(source: str, store_root: str | None = None,
     return frozenset(str(Path(p).resolve()) for p in paths)
 
 
+def check_weights_visible(method_name: str, weights: list[Path],
+                          sources: tuple[str, ...]) -> None:
+    """A weights file that the sandbox would hide from its workers (inside results/, a cache,
+    or a source video's folder) is a one-line error before any job runs, instead of a
+    'does not exist' from inside every worker."""
+    hidden = [Path(p) for p in private_paths(sources[0], None, sources[1:])] if sources else []
+    for weights_file in weights:
+        path = Path(weights_file).resolve()
+        for folder in hidden:
+            if path == folder or folder in path.parents:
+                raise UlvrError(
+                    f"{method_name}: weights file '{weights_file}' lies inside '{folder}', "
+                    "which the sandbox hides from methods (it holds results, caches derived "
+                    "from sources, or source videos): copy the file to another folder (e.g. "
+                    "methods/causal_diffusion/checkpoints/) or run with --isolation none")
+
+
 def encoder_confinement(sources: tuple[str, ...], store_root: str | None, readable: tuple,
                         memory_gb: float) -> Confinement:
     """The encoder reads the run's sources, code, packages and weights; never the stores or
