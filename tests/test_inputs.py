@@ -160,3 +160,18 @@ def test_a_checkpoint_the_sandbox_would_hide_is_refused_before_any_job(tmp_path,
                                   "--out", str(out)])
     assert "mine.safetensors" in err and "sandbox hides" in err and "--isolation none" in err
     assert not (out / "records").exists()
+
+
+def test_a_source_beside_the_harness_is_refused_before_any_job(tmp_path, monkeypatch):
+    """A video in the checkout's own folder would take the harness's code from the decoders
+    (everything beside a source is hidden): one line saying to move it, before any job."""
+    from benchmark.core.errors import UlvrError
+    from benchmark.execution import isolation
+
+    repo, videos = tmp_path / "checkout", tmp_path / "videos"
+    repo.mkdir(), videos.mkdir()
+    monkeypatch.setattr(isolation, "REPO_ROOT", repo)
+    for inside in (repo / "walk.y4m", tmp_path / "above.y4m"):   # beside it, or above it
+        with pytest.raises(UlvrError, match="holds the harness itself.*folder of its own"):
+            isolation.check_sandbox_paths("x265", [], (str(make_video(inside)),))
+    isolation.check_sandbox_paths("x265", [], (str(make_video(videos / "own.y4m")),))

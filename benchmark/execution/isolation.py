@@ -35,7 +35,7 @@ from pathlib import Path
 
 from benchmark.core.errors import UlvrError
 from benchmark.core.identity import portable_text
-from benchmark.core.paths import RESULTS_DIR
+from benchmark.core.paths import REPO_ROOT, RESULTS_DIR
 from benchmark.core.plugins import plugin_modules
 from benchmark.data.manifest import Sequence
 from benchmark.execution.sandbox import Confinement, isolation_name
@@ -323,11 +323,18 @@ def private_paths(source: str, store_root: str | None = None,
     return frozenset(str(Path(p).resolve()) for p in paths)
 
 
-def check_weights_visible(method_name: str, weights: list[Path],
+def check_sandbox_paths(method_name: str, weights: list[Path],
                           sources: tuple[str, ...]) -> None:
-    """A weights file that the sandbox would hide from its workers (inside results/, a cache,
-    or a source video's folder) is a one-line error before any job runs, instead of a
-    'does not exist' from inside every worker."""
+    """A source beside the harness's own code, or a weights file that the sandbox would hide
+    from its workers (inside results/, a cache, or a source video's folder), is a one-line
+    error before any job runs, instead of a worker that dies at start or says 'does not
+    exist'."""
+    for folder in source_folders(sources):
+        if Path(folder) == REPO_ROOT or Path(folder) in REPO_ROOT.parents:
+            raise UlvrError(f"the source video's folder '{folder}' holds the harness itself: "
+                            "the sandbox hides everything beside a source from decoders, so "
+                            "move the video to a folder of its own (or run with --isolation "
+                            "none)")
     hidden = [Path(p) for p in private_paths(sources[0], None, sources[1:])] if sources else []
     for weights_file in weights:
         path = Path(weights_file).resolve()

@@ -27,7 +27,7 @@ from benchmark.core.names import check_name
 from benchmark.data.manifest import Sequence
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.execution.fingerprint import fingerprint_changes, job_fingerprint
-from benchmark.execution.isolation import check_weights_visible
+from benchmark.execution.isolation import check_sandbox_paths
 from benchmark.execution.jobs import Job
 from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.workdirs import clean_stale_workdirs
@@ -130,7 +130,7 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
         options = (method_options or {}).get(name, {})
         method = create_method(name, **options)
         if isolation != "none":
-            check_weights_visible(name, method.weights_files(),
+            check_sandbox_paths(name, method.weights_files(),
                                   tuple(dict.fromkeys(seq.local_path() for seq in sequences)))
         points = [method.find_rate_point(p) for p in rate_points] if rate_points \
             else method.rate_points()
