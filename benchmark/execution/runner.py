@@ -124,14 +124,14 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
         create_metric(name, device="cpu", **options)   # unknown options fail here
     per_sequence = [job_metric_options(tuple(metrics), seq, dataset_sequences or sequences,
                                        user_metric_options) for seq in sequences]
+    sources = tuple(dict.fromkeys(seq.local_path() for seq in sequences))
     jobs = []
     for name in methods:
         check_name("method", name)
         options = (method_options or {}).get(name, {})
         method = create_method(name, **options)
         if isolation != "none":
-            check_sandbox_paths(name, method.weights_files(),
-                                  tuple(dict.fromkeys(seq.local_path() for seq in sequences)))
+            check_sandbox_paths(name, method.weights_files(), sources)
         points = [method.find_rate_point(p) for p in rate_points] if rate_points \
             else method.rate_points()
         config = method.config()
