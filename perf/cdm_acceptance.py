@@ -113,7 +113,7 @@ def cmd_streaming(args: argparse.Namespace) -> None:
     from methods.causal_diffusion.stream import StreamingDecoder, uncached_causal
 
     torch.set_num_threads(args.threads)
-    model, meta = load_checkpoint(CHECKPOINT_DIR / "small-causal.safetensors")
+    model, meta = load_checkpoint(CHECKPOINT_DIR / "native-causal.safetensors")
     distilled = meta.get("distill", {})   # the k and cache source it was distilled for
     k, cache_from = int(distilled.get("student_steps", 2)), distilled.get("cache_from", "clean")
     h, w, n = args.height, args.width, args.frames

@@ -20,7 +20,7 @@ import benchmark.core.torch_setup  # noqa: F401
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", default=None,
-                        help="teacher checkpoint (default: the shipped small-teacher)")
+                        help="teacher checkpoint (default: the shipped native-teacher)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--student-steps", type=int, default=1)
     parser.add_argument("--frames", type=int, default=8)
@@ -36,7 +36,7 @@ def main() -> None:
     from methods.causal_diffusion.distill import DistillSettings, distill
 
     torch.set_num_threads(args.threads)
-    teacher = args.teacher or str(CHECKPOINT_DIR / "small-teacher.safetensors")
+    teacher = args.teacher or str(CHECKPOINT_DIR / "native-teacher.safetensors")
     rows = {}
     with tempfile.TemporaryDirectory(prefix="ulvr-distill-time-") as tmp:
         # a short run first, not counted: loading, first allocations and caches

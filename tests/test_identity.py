@@ -25,7 +25,7 @@ MACHINE_PATH = re.compile(rb"(?<![\w.$~/-])/(?:" + "|".join(MACHINE_ROOTS).encod
 # results/reference is regenerated from this branch's code; enable it once that is done
 NOT_SCANNED: tuple[str, ...] = ()
 CLONE_PARTS = ("benchmark", "baselines", "methods", "datasets", "pyproject.toml")
-CLONE_WEIGHTS = ("methods/causal_diffusion/checkpoints/small-causal.safetensors",)
+CLONE_WEIGHTS = ("methods/causal_diffusion/checkpoints/native-causal.safetensors",)
 
 
 def _tracked_files(*extra: str) -> list[str]:
@@ -60,7 +60,7 @@ def test_no_absolute_machine_path_is_committed():
 
 def test_checkpoints_are_identified_by_name_and_sha256(tmp_path):
     """Two copies of the same weights in different folders give the same configuration."""
-    source = CHECKPOINT_DIR / "small-causal.safetensors"
+    source = CHECKPOINT_DIR / "native-causal.safetensors"
     copies = []
     for folder in ("a", "b/deeper"):
         (tmp_path / folder).mkdir(parents=True)

@@ -153,7 +153,7 @@ def test_a_checkpoint_the_sandbox_would_hide_is_refused_before_any_job(tmp_path,
 
     clip = make_video(tmp_path / "walk.y4m")
     checkpoint = tmp_path / "mine.safetensors"
-    shutil.copy(CHECKPOINT_DIR / "small-causal.safetensors", checkpoint)
+    shutil.copy(CHECKPOINT_DIR / "native-causal.safetensors", checkpoint)
     out = tmp_path / "res"
     err = one_line_error(capsys, ["run", "--input", str(clip), "--methods", "causal-diffusion",
                                   "--option", f"causal-diffusion.checkpoint={checkpoint}",

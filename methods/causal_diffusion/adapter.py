@@ -248,7 +248,7 @@ class CdmTeacher(DiffusionReceiver):
     description = "conditional video diffusion, bidirectional teacher (DDIM)"
     causal = False
     receiver_of = "causal-diffusion"
-    default_checkpoint = "small-teacher.safetensors"
+    default_checkpoint = "native-teacher.safetensors"
     default_steps = 8
     default_consistency = "lowpass"   # the proposed system's receiver, as its student's
     joint = True      # frames of a window attend to each other (False: frame-wise baseline)
@@ -288,7 +288,7 @@ class FrameDiffusion(CdmTeacher):
     receiver_of = ""
     description = "frame-wise conditional diffusion from the same streams (no temporal model)"
     causal = True
-    default_checkpoint = "small-frame.safetensors"
+    default_checkpoint = "native-frame.safetensors"
     joint = False
 
 
@@ -317,7 +317,7 @@ class CausalDiffusion(DiffusionReceiver):
 
     description = "proposed: causal few-step video diffusion decoder (KV-cache streaming)"
     causal = True
-    default_checkpoint = "small-causal.safetensors"
+    default_checkpoint = "native-causal.safetensors"
     default_steps = 2            # when the checkpoint does not say for how many it was distilled
     default_noise = "sequence"   # one noise field per sequence: tLP 0.17 -> 0.01-0.07
     default_consistency = "lowpass"
@@ -409,5 +409,5 @@ class SemanticOnly(CdmTeacher):
     receiver_of = ""
     description = "video diffusion from the semantic stream alone (no texture)"
     default_consistency = "none"      # no texture frame to be consistent with
-    default_checkpoint = "small-semantic.safetensors"
+    default_checkpoint = "native-semantic.safetensors"
     points = SEMANTIC_POINTS
