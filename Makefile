@@ -78,8 +78,11 @@ $(BROWSER_STAMP): | $(STAMP)
 
 browser: $(BROWSER_STAMP)
 
+# METHODS=a,b: only those of the suite's methods (e.g. regenerating a reference's jobs of the
+# methods whose checkpoints changed, over a copy of its records: docs/reference-results.md)
 demo: install
-	$(BIN)/ulvr run --dataset $(DATASET) --suite $(SUITE) --metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
+	$(BIN)/ulvr run --dataset $(DATASET) --suite $(SUITE) $(if $(METHODS),--methods $(METHODS)) \
+		--metrics $(METRICS) --out $(OUT) --jobs $(JOBS)
 
 # every default rate point of the demo's methods: the reference results (results/reference/)
 demo-full:

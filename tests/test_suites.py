@@ -47,13 +47,32 @@ def test_full_suite_is_what_the_reference_holds() -> None:
     assert held == {(m, s, rp) for m, s, rp, _ in _keys("full")}
 
 
-def test_unknown_suite_and_suite_with_methods_are_refused(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture) -> None:
+def test_unknown_suite_and_suite_with_rate_points_or_foreign_methods_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(UlvrError, match="unknown suite 'nope'"):
         get_suite("nope")
+    assert main(["run", "--suite", "demo", "--rate-points", "qp42", "--out", str(tmp_path)]) == 2
+    assert "drop --rate-points" in capsys.readouterr().err
+    # x264 is in `full`, not in `demo`: one line naming the suite's methods
     assert main(["run", "--suite", "demo", "--methods", "x264", "--out", str(tmp_path)]) == 2
-    assert "drop --methods" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "x264: not in suite 'demo'" in err and "causal-diffusion" in err
     assert not (tmp_path / "records").exists()
+
+
+def test_suite_with_methods_runs_only_those_at_the_suite_points() -> None:
+    """`--suite native --methods A,B` regenerates those methods' jobs of the suite (e.g. after
+    a checkpoint changed) at the suite's own points, and nothing else."""
+    from argparse import Namespace
+
+    from benchmark.cli.common import methods_and_points
+
+    args = Namespace(suite="native", methods="causal-diffusion,frame-diffusion",
+                     rate_points=None)
+    methods, points = methods_and_points(args)
+    assert methods == ["causal-diffusion", "frame-diffusion"]
+    assert points == {"causal-diffusion": list(SUITES["native"].methods["causal-diffusion"]),
+                      "frame-diffusion": ["d16-q51-t32-s32-k4-l8"]}
 
 
 def test_native_suite_plans_on_the_native_set_with_points_beyond_the_defaults() -> None:

@@ -130,18 +130,23 @@ DEFAULT_METHODS = "x264,x265,vvenc,svtav1,aom"
 
 
 def methods_and_points(args: argparse.Namespace) -> tuple[list[str], dict[str, list | None]]:
-    """The run's methods and each one's rate point labels (None: all): from --suite, or from
-    --methods and --rate-points (the same labels for every method)."""
+    """The run's methods and each one's rate point labels (None: all): from --suite (with
+    --methods: only those of its methods, at its points, e.g. to regenerate one method's jobs
+    of a reference), or from --methods and --rate-points (the same labels for every method)."""
     if args.suite is None:
         methods = csv_list(args.methods or DEFAULT_METHODS)
         return methods, rate_points_per_method(args.rate_points, methods)
     from benchmark.execution.suites import get_suite
 
-    if args.methods or args.rate_points:
-        raise UlvrError("--suite sets the methods and rate points: drop --methods and "
-                        "--rate-points, or drop --suite")
+    if args.rate_points:
+        raise UlvrError("--suite sets the rate points: drop --rate-points, or drop --suite")
     suite = get_suite(args.suite)
-    return list(suite.methods), {name: suite.rate_points(name) for name in suite.methods}
+    methods = csv_list(args.methods) if args.methods else list(suite.methods)
+    outside = [m for m in methods if m not in suite.methods]
+    if outside:
+        raise UlvrError(f"--methods {','.join(outside)}: not in suite '{args.suite}' (its "
+                        f"methods: {', '.join(suite.methods)}); drop --suite to run them")
+    return methods, {name: suite.rate_points(name) for name in methods}
 
 
 def rate_points_per_method(text: str | None, methods: list[str]) -> dict[str, list | None]:

@@ -162,7 +162,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      "yuv420p10le")
     run.add_argument("--methods", help=f"comma-separated method names (default {DEFAULT_METHODS})")
     run.add_argument("--suite", help="a named suite of methods and rate points instead of "
-                     f"--methods/--rate-points: {', '.join(SUITES)} ('ulvr list suites')")
+                     f"--rate-points: {', '.join(SUITES)} ('ulvr list suites'); with "
+                     "--methods, only those of its methods")
     run.add_argument("--metrics", default="psnr,ms-ssim",
                      help="comma-separated metric names; 'default' = the default set "
                      "('ulvr list metrics' marks it)")
