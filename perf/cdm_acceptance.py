@@ -109,11 +109,12 @@ def cmd_speed(args: argparse.Namespace) -> None:
 def cmd_streaming(args: argparse.Namespace) -> None:
     import torch
 
+    from methods.causal_diffusion.adapter import CausalDiffusion
     from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, load_checkpoint
     from methods.causal_diffusion.stream import StreamingDecoder, uncached_causal
 
     torch.set_num_threads(args.threads)
-    model, meta = load_checkpoint(CHECKPOINT_DIR / "native-causal.safetensors")
+    model, meta = load_checkpoint(CHECKPOINT_DIR / CausalDiffusion.default_checkpoint)
     distilled = meta.get("distill", {})   # the k and cache source it was distilled for
     k, cache_from = int(distilled.get("student_steps", 2)), distilled.get("cache_from", "clean")
     h, w, n = args.height, args.width, args.frames

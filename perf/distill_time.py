@@ -20,7 +20,7 @@ import benchmark.core.torch_setup  # noqa: F401
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teacher", default=None,
-                        help="teacher checkpoint (default: the shipped native-teacher)")
+                        help="teacher checkpoint (default: the shipped teacher's)")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--student-steps", type=int, default=1)
     parser.add_argument("--frames", type=int, default=8)
@@ -32,11 +32,12 @@ def main() -> None:
 
     import torch
 
+    from methods.causal_diffusion.adapter import CdmTeacher
     from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR
     from methods.causal_diffusion.distill import DistillSettings, distill
 
     torch.set_num_threads(args.threads)
-    teacher = args.teacher or str(CHECKPOINT_DIR / "native-teacher.safetensors")
+    teacher = args.teacher or str(CHECKPOINT_DIR / CdmTeacher.default_checkpoint)
     rows = {}
     with tempfile.TemporaryDirectory(prefix="ulvr-distill-time-") as tmp:
         # a short run first, not counted: loading, first allocations and caches

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.protocol import create_method
+from methods.causal_diffusion.adapter import CausalDiffusion
 from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR, portable_lineage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,7 +61,7 @@ def test_no_absolute_machine_path_is_committed():
 
 def test_checkpoints_are_identified_by_name_and_sha256(tmp_path):
     """Two copies of the same weights in different folders give the same configuration."""
-    source = CHECKPOINT_DIR / "native-causal.safetensors"
+    source = CHECKPOINT_DIR / CausalDiffusion.default_checkpoint
     copies = []
     for folder in ("a", "b/deeper"):
         (tmp_path / folder).mkdir(parents=True)

@@ -149,11 +149,12 @@ def test_the_manifest_keys_are_documented():
 def test_a_checkpoint_the_sandbox_would_hide_is_refused_before_any_job(tmp_path, capsys):
     """A checkpoint beside the source video (or in results/, a cache) is hidden from the
     sandboxed workers: one line naming it and the way out, not 'does not exist' from each."""
+    from methods.causal_diffusion.adapter import CausalDiffusion
     from methods.causal_diffusion.checkpoint import CHECKPOINT_DIR
 
     clip = make_video(tmp_path / "walk.y4m")
     checkpoint = tmp_path / "mine.safetensors"
-    shutil.copy(CHECKPOINT_DIR / "native-causal.safetensors", checkpoint)
+    shutil.copy(CHECKPOINT_DIR / CausalDiffusion.default_checkpoint, checkpoint)
     out = tmp_path / "res"
     err = one_line_error(capsys, ["run", "--input", str(clip), "--methods", "causal-diffusion",
                                   "--option", f"causal-diffusion.checkpoint={checkpoint}",
