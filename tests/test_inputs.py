@@ -174,5 +174,5 @@ def test_a_source_beside_the_harness_is_refused_before_any_job(tmp_path, monkeyp
     monkeypatch.setattr(isolation, "REPO_ROOT", repo)
     for inside in (repo / "walk.y4m", tmp_path / "above.y4m"):   # beside it, or above it
         with pytest.raises(UlvrError, match="holds the harness itself.*folder of its own"):
-            isolation.check_sandbox_paths("x265", [], (str(make_video(inside)),))
-    isolation.check_sandbox_paths("x265", [], (str(make_video(videos / "own.y4m")),))
+            isolation.sandbox_hidden_folders((str(make_video(inside)),))
+    isolation.sandbox_hidden_folders((str(make_video(videos / "own.y4m")),))

@@ -323,19 +323,22 @@ def private_paths(source: str, store_root: str | None = None,
     return frozenset(str(Path(p).resolve()) for p in paths)
 
 
-def check_sandbox_paths(method_name: str, weights: list[Path],
-                          sources: tuple[str, ...]) -> None:
-    """A source beside the harness's own code, or a weights file that the sandbox would hide
-    from its workers (inside results/, a cache, or a source video's folder), is a one-line
-    error before any job runs, instead of a worker that dies at start or says 'does not
-    exist'."""
+def sandbox_hidden_folders(sources: tuple[str, ...]) -> list[Path]:
+    """The folders the sandbox hides from methods for a run on `sources` (results/, caches, the
+    sources' folders), checked once per run: a source beside the harness's own code is a
+    one-line error before any job, instead of workers that die at start."""
     for folder in source_folders(sources):
         if Path(folder) == REPO_ROOT or Path(folder) in REPO_ROOT.parents:
             raise UlvrError(f"the source video's folder '{folder}' holds the harness itself: "
                             "the sandbox hides everything beside a source from decoders, so "
                             "move the video to a folder of its own (or run with --isolation "
                             "none)")
-    hidden = [Path(p) for p in private_paths(sources[0], None, sources[1:])] if sources else []
+    return [Path(p) for p in private_paths(sources[0], None, sources[1:])] if sources else []
+
+
+def check_weights_visible(method_name: str, weights: list[Path], hidden: list[Path]) -> None:
+    """A weights file inside a folder the sandbox hides is a one-line error before any job,
+    instead of 'does not exist' from every worker."""
     for weights_file in weights:
         path = Path(weights_file).resolve()
         for folder in hidden:

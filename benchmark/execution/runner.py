@@ -27,7 +27,7 @@ from benchmark.core.names import check_name
 from benchmark.data.manifest import Sequence
 from benchmark.data.store import STATUS_OK, ResultStore
 from benchmark.execution.fingerprint import fingerprint_changes, job_fingerprint
-from benchmark.execution.isolation import check_sandbox_paths
+from benchmark.execution.isolation import check_weights_visible, sandbox_hidden_folders
 from benchmark.execution.jobs import Job
 from benchmark.execution.sandbox import DEFAULT_MEMORY_GB
 from benchmark.execution.workdirs import clean_stale_workdirs
@@ -125,13 +125,13 @@ def plan_jobs(sequences: list[Sequence], methods: list[str], metrics: tuple[str,
     per_sequence = [job_metric_options(tuple(metrics), seq, dataset_sequences or sequences,
                                        user_metric_options) for seq in sequences]
     sources = tuple(dict.fromkeys(seq.local_path() for seq in sequences))
+    hidden = sandbox_hidden_folders(sources) if isolation != "none" else []
     jobs = []
     for name in methods:
         check_name("method", name)
         options = (method_options or {}).get(name, {})
         method = create_method(name, **options)
-        if isolation != "none":
-            check_sandbox_paths(name, method.weights_files(), sources)
+        check_weights_visible(name, method.weights_files(), hidden)
         points = [method.find_rate_point(p) for p in rate_points] if rate_points \
             else method.rate_points()
         config = method.config()
