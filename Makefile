@@ -90,7 +90,7 @@ demo-full:
 
 # the native-resolution set (datasets/embedded-native.yaml: 1280x720 and 640x272) with the
 # `native` suite, written to results/embedded-native: what results/reference/embedded-native
-# holds (its records/); about 150 min on 2 cores, estimated from clean parts (docs/datasets.md)
+# holds (its records/); about 3 hours on 2 AVX2 cores (docs/performance.md)
 # The feature cache holds every clip's reference features (DISTS's VGG16 at 1280x720: 460 MB a
 # frame, 15 GB for bigbuckbunny), so each is computed once per clip, not once per job.
 NATIVE_CACHE_GB ?= 24
